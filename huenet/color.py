@@ -1,0 +1,78 @@
+"""Differentiable RGB <-> HSV conversions on ``(B, 3, H, W)`` tensors in [0, 1].
+
+Conventions follow scikit-image's ``rgb2hsv``/``hsv2rgb``: hue in [0, 1) (0 and 1
+are the same red), saturation 0 where the value is 0, hue 0 where the pixel is
+grey. Gradients are finite everywhere: the divisions that are undefined on grey
+(delta = 0) or black (V = 0) pixels use a safe denominator and their result is
+masked, so no ``0 * inf`` reaches autograd.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["rgb_to_hsv", "hsv_to_rgb"]
+
+
+def _check_image(x: Tensor, name: str) -> None:
+    if not isinstance(x, Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating tensor in [0, 1], got {x.dtype}")
+
+
+def rgb_to_hsv(rgb: Tensor) -> Tensor:
+    """Convert RGB to HSV.
+
+    Args:
+        rgb: ``(B, 3, H, W)`` floating tensor in [0, 1].
+
+    Returns:
+        ``(B, 3, H, W)`` tensor: hue in [0, 1), saturation and value in [0, 1].
+    """
+    _check_image(rgb, "rgb")
+    r, g, b = rgb.unbind(1)
+    v, _ = rgb.max(1)
+    delta = v - rgb.min(1).values
+
+    has_value = v > 0
+    s = torch.where(has_value, delta / torch.where(has_value, v, torch.ones_like(v)), torch.zeros_like(v))
+
+    has_hue = delta > 0
+    d = torch.where(has_hue, delta, torch.ones_like(delta))
+    # scikit-image's precedence when two channels tie for the maximum: b, then g, then r.
+    h = torch.where(
+        b == v,
+        4.0 + (r - g) / d,
+        torch.where(g == v, 2.0 + (b - r) / d, (g - b) / d),
+    )
+    h = torch.remainder(h / 6.0, 1.0)
+    # remainder of a tiny negative number can round to exactly 1.0
+    h = torch.where(h >= 1.0, h - 1.0, h)
+    h = torch.where(has_hue, h, torch.zeros_like(h))
+    return torch.stack((h, s, v), 1)
+
+
+def hsv_to_rgb(hsv: Tensor) -> Tensor:
+    """Convert HSV to RGB.
+
+    Uses the piecewise-linear form ``c = v - v s clamp(min(k, 4 - k), 0, 1)`` with
+    ``k = (n + 6h) mod 6`` for n = 5, 3, 1, which equals the sector formula of
+    scikit-image but is continuous in hue, so a generated hue gets a gradient
+    on every side of a sector boundary.
+
+    Args:
+        hsv: ``(B, 3, H, W)`` floating tensor, hue in [0, 1], s and v in [0, 1].
+
+    Returns:
+        ``(B, 3, H, W)`` RGB tensor in [0, 1].
+    """
+    _check_image(hsv, "hsv")
+    h, s, v = hsv.unbind(1)
+    n = torch.tensor([5.0, 3.0, 1.0], dtype=hsv.dtype, device=hsv.device).view(1, 3, 1, 1)
+    k = torch.remainder(n + 6.0 * h.unsqueeze(1), 6.0)
+    ramp = torch.clamp(torch.minimum(k, 4.0 - k), 0.0, 1.0)
+    return v.unsqueeze(1) * (1.0 - s.unsqueeze(1) * ramp)
