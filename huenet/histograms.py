@@ -12,13 +12,16 @@ The paper leaves the kernel's tails beyond the ends of [0, 1] unassigned; here
 they are folded back so that each pixel keeps its mass:
 
 * ``cyclic=True`` (hue): the kernel is wrapped around the circle, i.e. the
-  images of ``x`` at ``x - 1`` and ``x + 1`` contribute too;
+  images of ``x`` at ``x + m`` for integers ``m`` contribute too;
 * ``cyclic=False``: the kernel is reflected about 0 and 1, i.e. the images at
-  ``-x`` and ``2 - x`` contribute.
+  ``2m + x`` and ``2m - x`` contribute.
 
-With the three images the mass lost per pixel is below ``2 sigmoid(-K r)``
-(under 1e-8 for ``K r >= 20``); histograms are divided by their total so each
-sums to 1 exactly whatever ``K``.
+Images are kept up to ``n`` periods away, with ``n`` the smallest integer for
+which the kernel mass beyond them (``sigmoid(-n K r)``) is below 1e-16: one
+period for the usual ``K r >= 37`` (three images, as in the paper's picture),
+more for coarse histograms. The fold is then exact to double precision, so a
+cyclic histogram rolls by exactly one bin when the hue moves by one bin width.
+Histograms are divided by their total so that each sums to 1.
 
 Two implementations share this interface:
 
@@ -60,6 +63,11 @@ def band_halfwidth(kernel_width_ratio: float, tol: float = _BAND_TOL) -> int:
     return max(1, math.ceil(math.log(1.0 / tol) / kernel_width_ratio - 0.5))
 
 
+def _periods(bins: int, kernel_width_ratio: float) -> int:
+    """Periods of images to fold: the kernel mass beyond ``n`` periods is ``sigmoid(-n K r) < 1e-16``."""
+    return max(1, math.ceil(37.0 / (bins * kernel_width_ratio)))
+
+
 def _flatten_values(x: Tensor, name: str) -> Tensor:
     """Check ``x`` and return it as ``(B, N)`` clamped into [0, 1]."""
     if not isinstance(x, Tensor):
@@ -94,14 +102,23 @@ def _check_options(bins: int, kernel_width_ratio: float, impl: str) -> None:
 # --------------------------------------------------------------------- dense
 
 
+def _images(x: Tensor, periods: int, cyclic: bool) -> list[Tensor]:
+    """The images of ``x`` whose values fall inside ``[-periods, periods + 1]``."""
+    if cyclic:
+        return [x + m for m in range(-periods, periods + 1)]
+    half = periods // 2
+    return [2 * m + x for m in range(-half, half + 1)] + [
+        2 * m - x for m in range(-((periods - 1) // 2), (periods + 1) // 2 + 1)
+    ]
+
+
 def _dense_memberships(x: Tensor, bins: int, r: float, cyclic: bool) -> Tensor:
-    """``Pi`` of every pixel for every bin: ``(B, N)`` -> ``(B, N, K)``."""
+    """``Pi`` of every pixel for every bin (K replicated channels): ``(B, N)`` -> ``(B, N, K)``."""
     L = 1.0 / bins
     W = L / r
     mu = (torch.arange(bins, dtype=x.dtype, device=x.device) + 0.5) * L
-    images = (x - 1.0, x, x + 1.0) if cyclic else (-x, x, 2.0 - x)
     pi = 0.0
-    for z in images:
+    for z in _images(x, _periods(bins, r), cyclic):
         d = z.unsqueeze(-1) - mu
         pi = pi + torch.sigmoid((d + L / 2) / W) - torch.sigmoid((d - L / 2) / W)
     return pi
@@ -110,33 +127,36 @@ def _dense_memberships(x: Tensor, bins: int, r: float, cyclic: bool) -> Tensor:
 # ---------------------------------------------------------------------- fast
 
 
-def _fold_table(bins: int, cyclic: bool, device: torch.device) -> Tensor:
-    """Map an extended bin index ``j`` in [-K, 2K) (stored at ``j + K``) to [0, K)."""
-    j = torch.arange(-bins, 2 * bins, device=device)
+def _fold_table(bins: int, periods: int, cyclic: bool, device: torch.device) -> Tensor:
+    """Map an extended bin ``j`` in ``[-nK, (n + 1) K)`` (stored at ``j + nK``) to [0, K)."""
+    j = torch.arange(-periods * bins, (periods + 1) * bins, device=device)
     if cyclic:
         return torch.remainder(j, bins)
-    return torch.where(j < 0, -1 - j, torch.where(j >= bins, 2 * bins - 1 - j, j))
+    j = torch.remainder(j, 2 * bins)
+    return torch.where(j >= bins, 2 * bins - 1 - j, j)
 
 
 def _banded_memberships(x: Tensor, bins: int, r: float, cyclic: bool) -> tuple[Tensor, Tensor]:
     """``Pi`` of every pixel for its ``2b + 1`` nearest bins.
 
-    The three images of the kernel are one kernel on an extended grid of 3K
-    bins over [-1, 2], folded back onto [0, 1). Edge positions are clamped to
+    The images of the kernel are one kernel on an extended grid of bins over
+    ``[-n, n + 1]``, folded back onto [0, 1). Edge positions are clamped to
     that grid, so bins off the grid get two equal edges and zero weight.
 
     Returns:
         ``(weights, index)``, both ``(B, N, 2b + 1)``; index in [0, K).
     """
     b = band_halfwidth(r)
+    n = _periods(bins, r)
+    lo, hi = -n * bins, (n + 1) * bins
     centre = (x.detach() * bins).floor().clamp(0, bins - 1)
     offsets = torch.arange(-b, b + 2, dtype=x.dtype, device=x.device)
-    edges = (centre.unsqueeze(-1) + offsets).clamp(-bins, 2 * bins)
+    edges = (centre.unsqueeze(-1) + offsets).clamp(lo, hi)
     # (x - j L) / W = (x K - j) r
     cdf = torch.sigmoid((x.unsqueeze(-1) * bins - edges) * r)
     weights = cdf[..., :-1] - cdf[..., 1:]
-    extended = edges[..., :-1].clamp(max=2 * bins - 1).long() + bins
-    return weights, _fold_table(bins, cyclic, x.device)[extended]
+    extended = edges[..., :-1].clamp(max=hi - 1).long() - lo
+    return weights, _fold_table(bins, n, cyclic, x.device)[extended]
 
 
 class _BandedJoint(torch.autograd.Function):
