@@ -1,0 +1,179 @@
+"""The Hue-Net generator (U-Net) and discriminator (PatchGAN), paper section 2.3.
+
+Builders follow pix2pix (Isola et al.; junyanz/pytorch-CycleGAN-and-pix2pix):
+4x4 stride-2 convolutions with BatchNorm and LeakyReLU(0.2) down, transposed
+convolutions with BatchNorm and ReLU up, dropout on the inner decoder blocks,
+and a 70x70 PatchGAN.
+
+Hue is an angle, so wherever a hue channel enters a network it is fed as
+``(cos 2 pi h, sin 2 pi h)``: red at h = 0.01 and red at h = 0.99 are then
+neighbours, as they are on the colour wheel. The generator's head predicts a
+2D vector and returns its angle, ``atan2(y, x) / 2 pi mod 1``: every hue is
+reachable without a seam that a sigmoid head would put at red, and the
+gradient is the same on both sides of h = 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from huenet.color import hsv_to_rgb
+
+__all__ = ["UNetGenerator", "PatchDiscriminator", "GANLoss", "hue_features", "hue_from_vector", "generator_input", "painted_rgb"]
+
+
+def hue_features(hsv_like: Tensor, hue_channels: tuple[int, ...]) -> Tensor:
+    """Replace each hue channel ``h`` by ``(cos 2 pi h, sin 2 pi h)``: ``(B, C, H, W)`` -> ``(B, C + len(hue), H, W)``."""
+    parts = []
+    for c, channel in enumerate(hsv_like.unbind(1)):
+        if c in hue_channels:
+            angle = 2 * math.pi * channel
+            parts += [torch.cos(angle), torch.sin(angle)]
+        else:
+            parts.append(channel)
+    return torch.stack(parts, 1)
+
+
+def hue_from_vector(vec: Tensor) -> Tensor:
+    """The angle of a 2D vector as a hue: ``(B, 2, H, W)`` -> ``(B, 1, H, W)`` in [0, 1)."""
+    return torch.remainder(torch.atan2(vec[:, 1:], vec[:, :1]) / (2 * math.pi), 1.0)
+
+
+def generator_input(source_hsv: Tensor, target_hsv: Tensor) -> Tensor:
+    """The generator's 4 channels: source H, S, V and the target's hue at the source's size.
+
+    Args:
+        source_hsv: ``(B, 3, H, W)``.
+        target_hsv: ``(B, 3, H', W')``; resized with nearest neighbours, which
+            (unlike bilinear) never invents hues between two far-apart ones.
+
+    Returns:
+        ``(B, 4, H, W)``.
+    """
+    target_hue = target_hsv[:, :1]
+    if target_hue.shape[-2:] != source_hsv.shape[-2:]:
+        target_hue = nn.functional.interpolate(target_hue, size=source_hsv.shape[-2:], mode="nearest")
+    return torch.cat((source_hsv, target_hue), 1)
+
+
+def painted_rgb(hue: Tensor, source_hsv: Tensor) -> Tensor:
+    """The output image: the new hue with the source's saturation and value, ``(B, 3, H, W)`` RGB."""
+    return hsv_to_rgb(torch.cat((hue, source_hsv[:, 1:]), 1))
+
+
+class _UNetBlock(nn.Module):
+    """One level of the U-Net: down, the inner levels, up, and the skip connection."""
+
+    def __init__(self, outer: int, inner: int, *, sub: nn.Module | None, in_channels: int | None = None,
+                 out_channels: int | None = None, dropout: float = 0.0) -> None:
+        super().__init__()
+        outermost = in_channels is not None
+        innermost = sub is None
+        in_channels = in_channels or outer
+        down = [nn.Conv2d(in_channels, inner, 4, 2, 1, bias=False)]
+        if not outermost:
+            down.insert(0, nn.LeakyReLU(0.2, True))
+            if not innermost:
+                down.append(nn.BatchNorm2d(inner))
+        up_in = inner if innermost else 2 * inner
+        if outermost:
+            up = [nn.ReLU(True), nn.ConvTranspose2d(up_in, out_channels, 4, 2, 1)]
+        else:
+            up = [nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1, bias=False), nn.BatchNorm2d(outer)]
+            if dropout:
+                up.append(nn.Dropout(dropout))
+        self.outermost = outermost
+        self.model = nn.Sequential(*down, *([sub] if sub is not None else []), *up)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.model(x)
+        return y if self.outermost else torch.cat((x, y), 1)
+
+
+class UNetGenerator(nn.Module):
+    """U-Net that paints a hue channel.
+
+    Input ``(B, 4, H, W)`` in [0, 1]: source H, S, V and the target's hue (see
+    :func:`generator_input`); H and W multiples of ``2 ** depth``. Output
+    ``(B, 1, H, W)`` hue in [0, 1).
+
+    Args:
+        width: channels of the first level (pix2pix: 64); levels double it up
+            to ``8 * width``.
+        depth: number of stride-2 levels (pix2pix at 256 px: 8, down to 1x1).
+        dropout: on the decoder blocks of the 3 levels just above the innermost,
+            as in pix2pix.
+    """
+
+    def __init__(self, width: int = 64, depth: int = 8, dropout: float = 0.5) -> None:
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"depth must be >= 2, got {depth}")
+        self.width, self.depth, self.dropout = width, depth, dropout
+        channels = [min(width * 2**i, width * 8) for i in range(depth)]
+        block = None
+        for level in reversed(range(1, depth)):
+            drop = dropout if block is not None and level >= depth - 4 else 0.0
+            block = _UNetBlock(channels[level - 1], channels[level], sub=block, dropout=drop)
+        self.model = _UNetBlock(channels[0], channels[0], sub=block, in_channels=6, out_channels=2)
+
+    @property
+    def multiple(self) -> int:
+        """Input sides must be multiples of this."""
+        return 2**self.depth
+
+    def config(self) -> dict:
+        """What :meth:`from_config` needs to rebuild this network."""
+        return {"width": self.width, "depth": self.depth, "dropout": self.dropout}
+
+    @classmethod
+    def from_config(cls, config: dict) -> UNetGenerator:
+        return cls(**config)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != 4:
+            raise ValueError(f"generator input must be (B, 4, H, W), got {tuple(x.shape)}")
+        if x.shape[-1] % self.multiple or x.shape[-2] % self.multiple:
+            raise ValueError(f"generator input sides must be multiples of {self.multiple}, got {tuple(x.shape[-2:])}")
+        return hue_from_vector(self.model(hue_features(x, (0, 3))))
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN on ``(S_src, V_src, hue)``: ``(B, 3, H, W)`` -> ``(B, 1, H', W')`` logits.
+
+    With ``n_layers=3`` each logit sees a 70x70 patch (pix2pix's default).
+    """
+
+    def __init__(self, width: int = 64, n_layers: int = 3) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(4, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        mult = 1
+        for n in range(1, n_layers + 1):
+            prev, mult = mult, min(2**n, 8)
+            stride = 2 if n < n_layers else 1
+            layers += [nn.Conv2d(width * prev, width * mult, 4, stride, 1, bias=False),
+                       nn.BatchNorm2d(width * mult), nn.LeakyReLU(0.2, True)]
+        layers.append(nn.Conv2d(width * mult, 1, 4, 1, 1))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, svh: Tensor) -> Tensor:
+        if svh.ndim != 4 or svh.shape[1] != 3:
+            raise ValueError(f"discriminator input must be (B, 3, H, W) = (S, V, hue), got {tuple(svh.shape)}")
+        return self.model(hue_features(svh, (2,)))
+
+
+class GANLoss(nn.Module):
+    """Non-saturating GAN loss on logits; owns its real/fake targets."""
+
+    def __init__(self, real_label: float = 1.0, fake_label: float = 0.0) -> None:
+        super().__init__()
+        self.register_buffer("real_label", torch.tensor(real_label))
+        self.register_buffer("fake_label", torch.tensor(fake_label))
+        self.loss = nn.BCEWithLogitsLoss()
+
+    def forward(self, logits: Tensor, target_is_real: bool) -> Tensor:
+        target = self.real_label if target_is_real else self.fake_label
+        return self.loss(logits, target.expand_as(logits))

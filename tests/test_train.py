@@ -1,0 +1,141 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import huenet.train as train_module
+from huenet.train import TrainConfig, TrainingDiverged, _Run, load_generator, train
+from tests.helpers import synthetic_pairs
+
+TINY = dict(width=4, depth=4, disc_width=4, disc_layers=2, batch_size=4, bins=32, checkpoint_every=5)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+def test_one_step_reduces_the_emd_term():
+    cfg = TrainConfig(**{**TINY, "dropout": 0.0, "lr": 1e-3, "lambda_mi": 0.0})
+    run = _Run(cfg, torch.device("cpu"))
+    batch = synthetic_pairs().batch(torch.arange(4))
+    src, tar = batch["source"], batch["target"]
+
+    def emd() -> float:
+        return run.train_step(src, tar)["loss_emd"]  # measured before that step's update
+
+    first = emd()
+    for _ in range(3):
+        last = emd()
+    assert last < first
+
+
+def test_training_writes_generator_log_and_checkpoint(tmp_path):
+    cfg = TrainConfig(**TINY, steps=7)
+    final = train(cfg, synthetic_pairs(), tmp_path, progress=False)
+    g = load_generator(final)
+    assert g.config() == {"width": 4, "depth": 4, "dropout": 0.5}
+    lines = (tmp_path / "losses.csv").read_text().splitlines()
+    assert lines[0].startswith("step,loss_d") and len(lines) == 8
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 7
+
+
+def test_same_seed_same_weights(tmp_path):
+    cfg = TrainConfig(**TINY, steps=6)
+    a = train(cfg, synthetic_pairs(), tmp_path / "a", progress=False)
+    b = train(cfg, synthetic_pairs(), tmp_path / "b", progress=False)
+    for k, v in _weights(a).items():
+        torch.testing.assert_close(_weights(b)[k], v, rtol=0, atol=0)
+
+
+_KILLABLE = textwrap.dedent(
+    """
+    import sys, torch
+    sys.path.insert(0, {root!r})
+    torch.set_num_threads(2)
+    from huenet.train import TrainConfig, train
+    from tests.helpers import synthetic_pairs
+    train(TrainConfig(**{cfg!r}), synthetic_pairs(), {out!r}, progress=False)
+    """
+)
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    cfg = {**TINY, "steps": 60}
+    root = str(Path(__file__).resolve().parents[1])
+    script = _KILLABLE.format(root=root, cfg=cfg, out=str(tmp_path / "killed"))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    checkpoint = tmp_path / "killed" / "checkpoint.pt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # let it run past the checkpoint, so the log holds rows to be redone
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    step_at_kill = torch.load(checkpoint, weights_only=False)["step"]
+    assert 0 < step_at_kill < 60, "the run must be killed part-way"
+
+    torch.set_num_threads(2)
+    resumed = train(TrainConfig(**cfg), synthetic_pairs(), tmp_path / "killed", progress=False)
+    straight = train(TrainConfig(**cfg), synthetic_pairs(), tmp_path / "straight", progress=False)
+    for k, v in _weights(straight).items():
+        torch.testing.assert_close(_weights(resumed)[k], v, rtol=0, atol=0)
+    steps = [int(line.split(",")[0]) for line in (tmp_path / "killed" / "losses.csv").read_text().splitlines()[1:]]
+    assert steps == list(range(1, 61))
+
+
+def test_checkpoint_is_never_half_written(tmp_path, monkeypatch):
+    cfg = TrainConfig(**TINY, steps=5)
+    train(cfg, synthetic_pairs(), tmp_path, progress=False)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    real_save = torch.save
+
+    def crash_mid_write(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(train_module.torch, "save", crash_mid_write)
+    with pytest.raises(OSError, match="disk full"):
+        train(TrainConfig(**{**TINY, "steps": 10}), synthetic_pairs(), tmp_path, progress=False)
+    monkeypatch.setattr(train_module.torch, "save", real_save)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 5
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    real_emd = train_module.emd_loss
+    calls = {"n": 0}
+
+    def emd_that_breaks(p, q):
+        calls["n"] += 1
+        out = real_emd(p, q)
+        return out * float("nan") if calls["n"] == 8 else out
+
+    monkeypatch.setattr(train_module, "emd_loss", emd_that_breaks)
+    with pytest.raises(TrainingDiverged, match="loss_emd became nan at step 8"):
+        train(TrainConfig(**TINY, steps=20), synthetic_pairs(), tmp_path, progress=False)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 5
+    assert not (tmp_path / "generator.pt").exists()
+
+
+def test_bad_generator_files(tmp_path):
+    with pytest.raises(ValueError, match="not found"):
+        load_generator(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_generator(tmp_path / "junk.pt")
+    torch.save({"format": "something-else"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a huenet generator"):
+        load_generator(tmp_path / "other.pt")
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="unknown training parameters: colour"):
+        TrainConfig.from_dict({"colour": 1})
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
