@@ -1,0 +1,211 @@
+"""The ``huenet`` command line: ``huenet transfer SOURCE TARGET -o OUT``.
+
+Bad input ends with one line on stderr (``huenet: error: ...``) and exit status
+2, never a traceback; outputs are written to a temporary file beside the
+destination and moved into place, so a failure leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from huenet import __version__
+from huenet.transfer import (DEFAULT_MAX_MEGAPIXELS, MIN_SIDE, TransferError, get_method, methods, preload,
+                             read_rgb, transfer)
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+_SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+
+_TRANSFER_EPILOG = f"""\
+methods:
+{{methods}}
+
+images:
+  Any size: the generator is fully convolutional, so each photo is processed at
+  its own size (reflect-padded to a multiple of 2**depth, then cropped back).
+  EXIF orientation is applied. Transparency is composited over white. 16-bit
+  greyscale PNGs are read at full precision. Greyscale, palette and CMYK images
+  are converted to RGB. A grey source stays grey with huenet and histmatch
+  (they keep its saturation, 0). The output is 8-bit RGB at the source's size,
+  in the format its extension names (.png, .jpg, ...).
+
+size limits:
+  Each side at least {MIN_SIDE} pixels. Images above --max-megapixels (default {DEFAULT_MAX_MEGAPIXELS:g})
+  are refused rather than cut into tiles: tiles would change the result (an
+  output pixel depends on hundreds of pixels around it), while memory grows
+  linearly, about 0.4 GiB per megapixel for the CPU-profile generator and
+  0.45 GiB at paper scale. Raise the limit if you have the memory.
+
+folders:
+  With a folder as SOURCE, every image file in it (not in subfolders; files
+  whose extension Pillow does not know are ignored) is painted with TARGET's
+  colours and written under OUT with the same name. A file that fails is
+  reported and skipped; the others are written.
+
+exit status:
+  0    every output written
+  2    bad arguments or bad input (in a folder: one or more images failed)
+  130  interrupted"""
+
+
+def _method_lines() -> str:
+    lines = []
+    for name, spec in methods().items():
+        model = f" Model file: --model, default {spec.default_model}." if spec.needs_model else ""
+        lines.append(textwrap.fill(f"{spec.description}.{model}", 79, initial_indent=f"  {name:<11}",
+                                   subsequent_indent=" " * 13))
+    return "\n".join(lines)
+
+
+def _megapixels(text: str) -> float | None:
+    """``--max-megapixels``: a number >= 0; 0 means no limit (``None``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value or None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="huenet",
+        description="Hue-Net colour transfer: paint a photo with another photo's colours.",
+        epilog="Run 'huenet transfer --help' for the options, methods, default model, size limits and image "
+               "handling. Exit status: 0 done, 2 bad arguments or bad input, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"huenet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = commands.add_parser(
+        "transfer",
+        help="paint SOURCE (an image or a folder of images) with TARGET's colours",
+        description="Paint SOURCE with TARGET's colours and write the result to OUT.\n"
+                    "With a folder as SOURCE, paint every image in it and write them under the folder OUT.",
+        epilog=_TRANSFER_EPILOG.format(methods=_method_lines()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.add_argument("source", type=Path, metavar="SOURCE", help="image to recolour, or a folder of images")
+    sub.add_argument("target", type=Path, metavar="TARGET", help="image whose colours are taken")
+    sub.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                     help="output image (an existing folder: OUT/<source name>); with a folder SOURCE, the output "
+                          "folder (created if missing)")
+    sub.add_argument("--method", default="huenet", choices=list(methods()), help="transfer method (default: huenet)")
+    sub.add_argument("--model", type=Path, metavar="PATH",
+                     help="model file of a method that needs one (huenet: a generator.pt; default "
+                          f"{get_method('huenet').default_model}, relative to the current directory)")
+    sub.add_argument("--max-megapixels", type=_megapixels, default=DEFAULT_MAX_MEGAPIXELS, metavar="N",
+                     help=f"refuse larger images (default {DEFAULT_MAX_MEGAPIXELS:g}; 0: no limit)")
+    return parser
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links
+    except OSError:
+        return False
+
+
+def _format_of(path: Path) -> str:
+    """The Pillow format that ``path``'s extension names; it must be writable."""
+    Image.init()
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise TransferError(f"{path}: cannot tell a writable image format from the extension (use .png, .jpg, ...)")
+    return fmt
+
+
+def _check_output(out: Path, inputs: Sequence[Path]) -> None:
+    """Fail early, before any work, on an output that cannot or must not be written."""
+    _format_of(out)
+    if not out.parent.is_dir():
+        raise TransferError(f"cannot write {out}: no folder {out.parent}")
+    for path in inputs:
+        if _same_file(out, path):
+            raise TransferError(f"output {out} is the input {path}; choose another output path")
+
+
+def _save(image: Image.Image, out: Path) -> None:
+    """Write atomically: a temporary file in the output folder, then ``os.replace``."""
+    fmt = _format_of(out)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as file:
+            image.save(file, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
+        os.replace(tmp, out)
+    except (OSError, ValueError) as err:  # Pillow raises either for a format that cannot hold the image
+        raise TransferError(f"cannot write {out}: {getattr(err, 'strerror', None) or err}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _transfer_file(args: argparse.Namespace) -> int:
+    out = args.output / args.source.name if args.output.is_dir() else args.output
+    _check_output(out, [args.source, args.target])
+    image = transfer(args.source, args.target, method=args.method, model=args.model,
+                     max_megapixels=args.max_megapixels)
+    _save(image, out)
+    return EXIT_OK
+
+
+def _image_files(folder: Path) -> list[Path]:
+    Image.init()
+    readable = Image.registered_extensions()
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in readable)
+
+
+def _transfer_folder(args: argparse.Namespace) -> int:
+    if _same_file(args.output, args.source):
+        raise TransferError(f"output folder {args.output} is the source folder; choose another")
+    if args.output.exists() and not args.output.is_dir():
+        raise TransferError(f"output {args.output} is a file; with a folder SOURCE, OUT must be a folder")
+    files = _image_files(args.source)
+    if not files:
+        raise TransferError(f"no image files in {args.source}")
+    # decode the target and load the model once, so that a bad one fails once, not once per image
+    target = read_rgb(args.target, name=str(args.target), max_megapixels=args.max_megapixels)
+    preload(args.method, args.model)
+    try:
+        args.output.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise TransferError(f"cannot create folder {args.output}: {err.strerror or err}") from None
+    failed = 0
+    for path in tqdm(files, desc="huenet transfer", unit="image", disable=None):
+        out = args.output / path.name
+        try:
+            _check_output(out, [path, args.target])
+            _save(transfer(path, target, method=args.method, model=args.model,
+                           max_megapixels=args.max_megapixels), out)
+        except TransferError as err:
+            failed += 1
+            tqdm.write(f"huenet: error: {err}", file=sys.stderr)
+    if failed:
+        raise TransferError(f"{failed} of {len(files)} images failed; the others are in {args.output}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _transfer_folder(args) if args.source.is_dir() else _transfer_file(args)
+    except TransferError as err:
+        print(f"huenet: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("huenet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

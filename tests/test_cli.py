@@ -1,0 +1,173 @@
+"""``huenet transfer`` as a user runs it: ``python -m huenet ...`` in a subprocess.
+
+Each subprocess pays torch's start-up (seconds), so the fixture ``commands``
+starts every command of this module at once, each in its own folder, and each
+test waits for its own.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from huenet.cli import main
+from huenet.models import UNetGenerator
+from huenet.train import save_generator
+from huenet.transfer import DEFAULT_MAX_MEGAPIXELS, MIN_SIDE
+
+
+def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def _one_file(work: Path) -> list[str]:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed rotated by 90 degrees
+    Image.fromarray(noise(37, 53)).save(work / "photo.jpg", exif=exif)
+    return ["transfer", "photo.jpg", "target.jpg", "-o", "out.png", "--model", "g.pt"]
+
+
+def _folder(work: Path) -> list[str]:
+    photos = work / "photos"
+    photos.mkdir()
+    Image.fromarray(noise(20, 24)).save(photos / "rgb.png")
+    Image.fromarray(noise(20, 24)).convert("L").save(photos / "grey.png")
+    Image.fromarray(noise(20, 24)).convert("P").save(photos / "palette.png")
+    Image.fromarray(np.dstack([noise(20, 24), np.full((20, 24), 128, np.uint8)])).save(photos / "alpha.png")
+    Image.fromarray(np.full((20, 24), 40000, dtype=np.uint16)).save(photos / "sixteen.png")
+    Image.fromarray(noise(20, 24)).convert("CMYK").save(photos / "cmyk.jpg")
+    (photos / "notes.txt").write_text("not an image, and not named like one: ignored")
+    (photos / "text.png").write_text("named like an image")
+    Image.new("RGB", (1, 1)).save(photos / "dot.png")
+    buf = io.BytesIO()
+    Image.fromarray(noise(40, 56)).save(buf, "JPEG")
+    (photos / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) * 6 // 10])  # header intact, data cut
+    return ["transfer", "photos", "target.jpg", "-o", "out/painted", "--model", "g.pt"]
+
+
+def _incompatible_model(work: Path) -> list[str]:
+    torch.save({"format": "huenet-generator-1", "config": {"width": 4, "depth": 3}, "state_dict": {}}, work / "old.pt")
+    return ["transfer", "source.png", "target.jpg", "-o", "out.png", "--model", "old.pt"]
+
+
+# bad case: (set-up returning the arguments, expected message)
+BAD: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "missing source": (lambda work: ["transfer", "nope.png", "target.jpg", "-o", "out.png", "--method", "reinhard"],
+                       "nope.png: no such file"),
+    "output is an input": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "./target.jpg",
+                                         "--method", "reinhard"], "is the input target.jpg"),
+    "unwritable output": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "missing/out.png",
+                                        "--method", "reinhard"], "no folder missing"),
+    # no --model: the default path, relative to the current folder, which has none
+    "missing model": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "out.png"],
+                      "models/full/generator.pt"),
+    "incompatible model": (_incompatible_model, "does not match this version"),
+}
+
+
+@dataclass
+class Command:
+    """A ``huenet`` command running in its own folder."""
+
+    cwd: Path
+    files_before: dict[Path, bytes]
+    process: subprocess.Popen
+
+    def result(self) -> tuple[int, str]:
+        _, stderr = self.process.communicate(timeout=300)
+        return self.process.returncode, stderr
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def commands(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Command]]:
+    setups = {"one file": _one_file, "folder": _folder, **{case: setup for case, (setup, _) in BAD.items()}}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the commands run side by side
+    started = {}
+    for name, setup in setups.items():
+        work = tmp_path_factory.mktemp(name.replace(" ", "_"))
+        save_generator(UNetGenerator(width=4, depth=3), work / "g.pt")
+        Image.fromarray(noise(37, 53)).save(work / "source.png")
+        Image.fromarray(noise(30, 30, 1)).save(work / "target.jpg")
+        args = setup(work)
+        process = subprocess.Popen([sys.executable, "-m", "huenet", *args], cwd=work, env=env, text=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started[name] = Command(work, _files(work), process)
+    yield started
+    for command in started.values():
+        command.process.kill()
+        command.process.communicate()
+
+
+def size_of(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files a write left behind."""
+    return [p.name for p in folder.rglob(".*.tmp")]
+
+
+def test_help_explains_methods_model_limits_and_exit_codes(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0 and "huenet transfer --help" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["transfer", "--help"])
+    text = capsys.readouterr().out
+    for needle in ("huenet ", "reinhard ", "histmatch ", "models/full/generator.pt", f"at least {MIN_SIDE} pixels",
+                   f"--max-megapixels (default {DEFAULT_MAX_MEGAPIXELS:g})", "composited over white", "exit status",
+                   "130"):
+        assert needle in text, needle
+
+
+def test_console_script_is_declared() -> None:
+    scripts = importlib.metadata.entry_points(group="console_scripts", name="huenet")
+    assert [script.value for script in scripts] == ["huenet.cli:main"]
+
+
+def test_one_file_at_its_own_size_and_orientation(commands: dict[str, Command]) -> None:
+    command = commands["one file"]
+    status, stderr = command.result()
+    assert status == 0 and stderr == "", stderr
+    assert size_of(command.cwd / "out.png") == (37, 53)  # 53 x 37 stored, EXIF-rotated
+    assert not leftovers(command.cwd)
+
+
+def test_folder_writes_the_good_images_and_reports_the_bad(commands: dict[str, Command]) -> None:
+    command = commands["folder"]
+    status, stderr = command.result()
+    assert status == 2 and "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("huenet: error: ")]
+    assert len(errors) == 4 and "3 of 9 images failed" in errors[-1], stderr
+    for name, message in [("text.png", "not an image file"), ("dot.png", "too small"), ("cut.jpg", "truncated")]:
+        assert any(name in line and message in line for line in errors), (name, stderr)
+    out = command.cwd / "out/painted"
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["alpha.png", "cmyk.jpg", "grey.png", "palette.png", "rgb.png", "sixteen.png"]
+    assert all(size_of(out / name) == (24, 20) for name in written)
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_line_status_2_and_no_output(commands: dict[str, Command], case: str) -> None:
+    _, message = BAD[case]
+    command = commands[case]
+    status, stderr = command.result()
+    assert status == 2, stderr
+    assert stderr.count("\n") == 1 and stderr.startswith("huenet: error: ") and message in stderr, stderr
+    assert _files(command.cwd) == command.files_before  # nothing written, no input touched, no temporary file

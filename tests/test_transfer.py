@@ -1,0 +1,201 @@
+"""The Python API ``huenet.transfer``: inputs, any resolution, unusual images, bad input, the method registry."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import huenet
+from huenet.color import rgb_to_hsv
+from huenet.models import UNetGenerator, generator_input, painted_rgb
+from huenet.train import load_generator, save_generator
+from huenet.transfer import MIN_SIDE, TransferError, _reflect_pad, read_rgb, register_method, to_image
+
+transfer_module = importlib.import_module("huenet.transfer")
+
+
+def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def truncated_jpeg(path: Path) -> Path:
+    """A JPEG whose header is intact and whose pixel data stops early (fails on decode, not on open)."""
+    buf = io.BytesIO()
+    Image.fromarray(noise(40, 56)).save(buf, "JPEG")
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) * 6 // 10])
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "g.pt"
+    save_generator(UNetGenerator(width=4, depth=3), path)
+    return path
+
+
+def test_package_attribute_is_the_function_and_the_module_still_imports() -> None:
+    assert callable(huenet.transfer) and huenet.transfer is transfer_module.transfer
+    assert transfer_module.register_method is register_method
+    assert huenet.__version__
+
+
+@pytest.mark.parametrize("method", ["huenet", "reinhard", "histmatch"])
+def test_every_method_keeps_the_source_size(method: str, model_path: Path) -> None:
+    # 37 x 53 is no multiple of the generator's 2**3: padded, then cropped back
+    out = huenet.transfer(noise(37, 53), noise(20, 30, 1), method=method,
+                          model=model_path if method == "huenet" else None)
+    assert out.mode == "RGB" and out.size == (53, 37)
+
+
+def test_input_kinds_give_the_same_output(tmp_path: Path, model_path: Path) -> None:
+    source, target = noise(24, 40), noise(30, 30, 1)
+    Image.fromarray(source).save(tmp_path / "s.png")
+    kinds = [tmp_path / "s.png", str(tmp_path / "s.png"), Image.fromarray(source), source, source / 255.0,
+             torch.from_numpy(source).permute(2, 0, 1)[None].float() / 255]
+    outs = [np.asarray(huenet.transfer(kind, target, model=model_path)) for kind in kinds]
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+
+
+def test_huenet_is_the_generator_painting_the_source(model_path: Path) -> None:
+    source, target = noise(40, 56), noise(24, 24, 1)
+    out = np.asarray(huenet.transfer(source, target, model=model_path), dtype=int)
+    generator = load_generator(model_path)
+    source_hsv, target_hsv = (rgb_to_hsv(torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255) for a in (source, target))
+    with torch.no_grad():
+        expected = to_image(painted_rgb(generator(generator_input(source_hsv, target_hsv)), source_hsv))
+    # channels-last convolutions round differently: one 8-bit level at most
+    assert np.abs(out - np.asarray(expected, dtype=int)).max() <= 1
+
+
+def test_reflect_padding_larger_than_the_image_matches_numpy() -> None:
+    x = torch.arange(16 * 20, dtype=torch.float32).view(1, 1, 16, 20)
+    padded, (rows, cols) = _reflect_pad(x, 64)  # 48 and 44 pixels to add to sides of 16 and 20: several rounds
+    assert padded.shape[-2:] == (64, 64)
+    torch.testing.assert_close(padded[..., rows, cols], x)
+    np.testing.assert_array_equal(padded[0, 0].numpy(), np.pad(x[0, 0].numpy(), ((24, 24), (22, 22)), mode="reflect"))
+
+
+def test_smallest_image_runs_through_a_deep_generator(tmp_path: Path) -> None:
+    save_generator(UNetGenerator(width=2, depth=6), tmp_path / "deep.pt")
+    assert huenet.transfer(noise(MIN_SIDE, MIN_SIDE + 3), noise(20, 20), model=tmp_path / "deep.pt").size == (19, 16)
+
+
+def test_exif_orientation_is_applied(tmp_path: Path, model_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    Image.fromarray(noise(40, 56)).save(tmp_path / "rotated.jpg", exif=exif)
+    assert huenet.transfer(tmp_path / "rotated.jpg", noise(20, 20), model=model_path).size == (40, 56)
+
+
+def _save_mode(path: Path, mode: str) -> None:
+    if mode == "I;16":
+        Image.fromarray(np.full((20, 24), 32768, dtype=np.uint16)).save(path)
+    elif mode == "RGBA":
+        rgba = np.zeros((20, 24, 4), dtype=np.uint8)
+        rgba[:, :12] = (255, 0, 0, 255)  # opaque red on the left, transparent black on the right
+        Image.fromarray(rgba).save(path)
+    else:
+        Image.fromarray(noise(20, 24)).convert(mode).save(path)
+
+
+@pytest.mark.parametrize(("mode", "name"), [("L", "grey.png"), ("RGBA", "alpha.png"), ("P", "palette.png"),
+                                            ("I;16", "deep.png"), ("CMYK", "cmyk.jpg")])
+def test_unusual_images_are_read_as_rgb(tmp_path: Path, mode: str, name: str) -> None:
+    _save_mode(tmp_path / name, mode)
+    with Image.open(tmp_path / name) as saved:
+        assert saved.mode == mode
+    rgb = read_rgb(tmp_path / name)
+    assert rgb.shape == (1, 3, 20, 24) and rgb.dtype == torch.float32 and 0 <= rgb.min() and rgb.max() <= 1
+    if mode == "I;16":  # full precision, not Pillow's clipping conversion (which gives 1.0)
+        torch.testing.assert_close(rgb, torch.full_like(rgb, 32768 / 65535))
+    if mode == "RGBA":  # composited over white
+        torch.testing.assert_close(rgb[0, :, 0, 0], torch.tensor([1.0, 0.0, 0.0]))
+        torch.testing.assert_close(rgb[0, :, 0, -1], torch.ones(3))
+    if mode == "L":
+        assert torch.equal(rgb[:, 0], rgb[:, 1]) and torch.equal(rgb[:, 1], rgb[:, 2])
+
+
+def test_default_model_is_relative_to_the_current_directory(tmp_path: Path, model_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TransferError, match="models/full/generator.pt"):
+        huenet.transfer(noise(20, 20), noise(20, 20))
+    (tmp_path / "models/full").mkdir(parents=True)
+    shutil.copy(model_path, tmp_path / "models/full/generator.pt")
+    assert huenet.transfer(noise(20, 20), noise(20, 20)).size == (20, 20)
+
+
+def _bad_input(tmp_path: Path, case: str, model_path: Path) -> tuple[dict, str]:
+    """Keyword arguments of ``huenet.transfer`` for one bad-input case, and the expected message."""
+    good = {"source": noise(20, 20), "target": noise(20, 20), "method": "reinhard"}
+    if case == "missing file":
+        return {**good, "source": tmp_path / "nope.png"}, "no such file"
+    if case == "not an image":
+        (tmp_path / "text.png").write_text("hello")
+        return {**good, "target": tmp_path / "text.png"}, "not an image file"
+    if case == "truncated jpeg":
+        return {**good, "source": truncated_jpeg(tmp_path / "t.jpg")}, "cannot decode .*truncated"
+    if case == "1 x 1":
+        Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
+        return {**good, "source": tmp_path / "dot.png"}, f"1 x 1 pixels, too small: each side must be at least {MIN_SIDE}"
+    if case == "too many megapixels":
+        return {**good, "max_megapixels": 0.0001}, "20 x 20 = 0.0004 megapixels, above the limit of 0.0001"
+    if case == "array shape":
+        return {**good, "source": noise(20, 20)[..., :2]}, "H x W x 3"
+    if case == "array range":
+        return {**good, "source": noise(20, 20) * 1.0}, r"floats must lie in \[0, 1\]"
+    if case == "unknown method":
+        return {**good, "method": "magic"}, "unknown method 'magic' .*huenet, reinhard, histmatch"
+    if case == "model for a method without one":
+        return {**good, "model": model_path}, "uses no model"
+    if case == "missing model":
+        return {**good, "method": "huenet", "model": tmp_path / "none.pt"}, "model file not found"
+    if case == "incompatible model":
+        torch.save({"format": "something else"}, tmp_path / "other.pt")
+        return {**good, "method": "huenet", "model": tmp_path / "other.pt"}, "not a huenet generator"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["missing file", "not an image", "truncated jpeg", "1 x 1", "too many megapixels",
+                                  "array shape", "array range", "unknown method", "model for a method without one",
+                                  "missing model", "incompatible model"])
+def test_bad_input_raises_a_one_line_transfer_error(tmp_path: Path, model_path: Path, case: str) -> None:
+    kwargs, message = _bad_input(tmp_path, case, model_path)
+    with pytest.raises(TransferError, match=message) as info:
+        huenet.transfer(kwargs.pop("source"), kwargs.pop("target"), **kwargs)
+    assert "\n" not in str(info.value)
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Methods registered by a test are gone after it."""
+    monkeypatch.setattr(transfer_module, "_METHODS", dict(transfer_module._METHODS))
+
+
+@pytest.mark.usefixtures("registry")
+def test_a_registered_method_gets_its_model_loaded_once(tmp_path: Path) -> None:
+    (tmp_path / "gain.txt").write_text("0.5")
+    loads = []
+
+    def load(path: Path) -> float:
+        loads.append(path)
+        return float(path.read_text())
+
+    register_method("darken", lambda source, target, *, model: source * model, needs_model=True, load_model=load,
+                    description="scale the source")
+    assert "darken" in transfer_module.methods()
+    for _ in range(2):
+        out = huenet.transfer(np.full((20, 20, 3), 200, np.uint8), noise(20, 20), method="darken",
+                              model=tmp_path / "gain.txt")
+        assert np.asarray(out)[0, 0].tolist() == [100, 100, 100]
+    assert len(loads) == 1
+    with pytest.raises(ValueError, match="already registered"):
+        register_method("darken", lambda source, target: source)
