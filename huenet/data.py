@@ -28,6 +28,7 @@ official release with the same torchvision class (it needs internet).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -44,6 +45,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import Flowers102
+from torchvision.datasets.folder import default_loader
 
 from huenet.color import rgb_to_hsv
 
@@ -68,6 +70,11 @@ __all__ = [
     "save_cache",
     "load_cache",
     "pair_loader",
+    "hsv_statistics",
+    "hue_jitter",
+    "cache_sample",
+    "ensure_data",
+    "work_from_project_root",
 ]
 
 N_IMAGES = 8189
@@ -167,13 +174,14 @@ def load_image(path: str | os.PathLike) -> Image.Image:
     Raises:
         DataError: naming the file, when it does not decode.
     """
-    from torchvision.datasets.folder import default_loader
-
     try:
         image = default_loader(str(path))
         image.load()
     except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for truncated or non-image files
-        raise DataError(f"{path} does not decode as an image ({type(err).__name__}: {err}); {_HOW_TO_GET}") from None
+        raise DataError(
+            f"{path} does not decode as an image ({type(err).__name__}: {err}); "
+            "restore the release with `dvc pull --force data.dvc`"
+        ) from None
     return image
 
 
@@ -256,6 +264,7 @@ def make_split(
     # A torch generator, not Python's `random`, so the permutation is pinned by the torch version in pyproject.
     perm = torch.randperm(len(ordered), generator=torch.Generator().manual_seed(seed)).tolist()
     shuffled = [ordered[i] for i in perm]
+    # (+1e-9: 0.9 * 10 is 8.999... in floating point; both sides keep at least one image)
     n_train = min(max(math.floor((1.0 - test_fraction) * len(ordered) + 1e-9), 1), len(ordered) - 1)
     side = {name: ("train" if i < n_train else "test") for i, name in enumerate(shuffled)}
     position = {name: i for i, name in enumerate(shuffled)}
@@ -405,7 +414,13 @@ def build_cache(
 def save_cache(cache: ImageCache, path: str | os.PathLike) -> None:
     """Save the cache with ``torch.save`` (atomically)."""
     payload = {"format": _CACHE_FORMAT, "images": cache.images, "names": list(cache.names), "labels": cache.labels}
-    _atomic_write(Path(path), lambda p: torch.save(payload, p))
+    def write(tmp: Path) -> None:
+        # Through a file object: given a path, torch.save names the archive's records after the
+        # (random) temporary file, and the same cache would get a different md5 on every run.
+        with open(tmp, "wb") as f:
+            torch.save(payload, f)
+
+    _atomic_write(Path(path), write)
 
 
 def load_cache(path: str | os.PathLike) -> ImageCache:
@@ -440,8 +455,8 @@ class PairDataset(Dataset):
     once, in an order shuffled from ``(seed, epoch)``; each source's target is
     drawn uniformly from the *other* images, independently of everything else.
     Source and target get their own random ``crop_size`` crop of the cached
-    ``load_size`` square and their own random horizontal flip (vertical flips
-    would put the sky under the flowers, which the test images never do).
+    ``load_size`` square and their own random horizontal flip (horizontal only,
+    as in pix2pix: an upside-down photograph is not an image the model will meet).
 
     ``mode="eval"``: a fixed list of ``n_pairs`` pairs drawn once from ``seed``
     (source != target), centre crops, no flips; :meth:`set_epoch` changes nothing.
@@ -576,3 +591,146 @@ def pair_loader(dataset: PairDataset, batch_size: int, *, drop_last: bool | None
     if drop_last is None:
         drop_last = dataset.mode == "train"
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0, drop_last=drop_last)
+
+
+# ------------------------------------------------------ statistics (notebook 01)
+
+
+def _hsv_chunks(images: Tensor, chunk: int) -> Iterable[Tensor]:
+    """``(n, 3, H, W)`` float32 HSV of successive chunks of ``(N, 3, H, W)`` uint8 RGB images."""
+    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be a (N, 3, H, W) uint8 tensor, got {tuple(images.shape)} {images.dtype}")
+    for i in range(0, images.shape[0], chunk):
+        yield rgb_to_hsv(images[i : i + chunk].float() / 255.0)
+
+
+def hsv_statistics(images: Tensor, bins: int = 256, low_saturation: float = 0.1, chunk: int = 256) -> dict:
+    """Hue and saturation histograms of a set of images, and the share of low-saturation pixels.
+
+    Args:
+        images: ``(N, 3, H, W)`` uint8 RGB.
+        bins: histogram bins over [0, 1].
+        low_saturation: pixels with saturation below this have an unreliable hue.
+        chunk: images converted at a time (bounds memory).
+
+    Returns:
+        ``hue`` ``(bins,)`` int64 counts over all pixels; ``hue_saturated`` the
+        same over pixels with saturation >= ``low_saturation``; ``saturation``
+        ``(bins,)`` counts; ``pixels``; ``low_saturation_share`` and
+        ``grey_share`` (saturation exactly 0, hue undefined) as floats.
+    """
+    hue = torch.zeros(bins, dtype=torch.int64)
+    hue_sat = torch.zeros(bins, dtype=torch.int64)
+    sat = torch.zeros(bins, dtype=torch.int64)
+    low = grey = pixels = 0
+    for hsv in _hsv_chunks(images, chunk):
+        h = (hsv[:, 0] * bins).long().clamp_(0, bins - 1).flatten()
+        s = hsv[:, 1].flatten()
+        keep = s >= low_saturation
+        hue += torch.bincount(h, minlength=bins)
+        hue_sat += torch.bincount(h[keep], minlength=bins)
+        sat += torch.bincount((s * bins).long().clamp_(0, bins - 1), minlength=bins)
+        low += int((~keep).sum())
+        grey += int((s == 0).sum())
+        pixels += s.numel()
+    return {
+        "hue": hue,
+        "hue_saturated": hue_sat,
+        "saturation": sat,
+        "pixels": pixels,
+        "low_saturation_share": low / max(pixels, 1),
+        "grey_share": grey / max(pixels, 1),
+    }
+
+
+def hue_jitter(images: Tensor, saturation_bins: int = 10, seed: int = 0, chunk: int = 256) -> tuple[Tensor, Tensor]:
+    """How far hue moves when each 8-bit channel moves by at most one level, by saturation.
+
+    Each channel gets independent noise in {-1, 0, +1} (clamped to [0, 255]),
+    about the size of a JPEG rounding error; the hue change is measured on the
+    circle (at most 1/2).
+
+    Args:
+        images: ``(N, 3, H, W)`` uint8 RGB.
+        saturation_bins: equal bins of the original pixel's saturation over [0, 1].
+        seed: seeds the noise.
+
+    Returns:
+        ``edges`` ``(saturation_bins + 1,)`` and ``mean_change`` ``(saturation_bins,)``
+        (NaN where a bin has no pixel), in units of the full hue circle.
+    """
+    g = torch.Generator().manual_seed(seed)
+    total = torch.zeros(saturation_bins, dtype=torch.float64)
+    count = torch.zeros(saturation_bins, dtype=torch.float64)
+    for i, hsv in enumerate(_hsv_chunks(images, chunk)):
+        rgb = images[i * chunk : (i + 1) * chunk].long()
+        noisy = (rgb + torch.randint(-1, 2, rgb.shape, generator=g)).clamp_(0, 255).to(torch.uint8)
+        (hsv2,) = _hsv_chunks(noisy, noisy.shape[0])
+        d = (hsv2[:, 0] - hsv[:, 0]).abs()
+        d = torch.minimum(d, 1.0 - d).flatten().double()
+        b = (hsv[:, 1].flatten() * saturation_bins).long().clamp_(0, saturation_bins - 1)
+        total += torch.bincount(b, weights=d, minlength=saturation_bins)
+        count += torch.bincount(b, minlength=saturation_bins).double()
+    edges = torch.linspace(0.0, 1.0, saturation_bins + 1)
+    return edges, (total / count).float()
+
+
+# --------------------------------------------------------- what the stages read
+
+
+def cache_sample(records: Sequence[ImageRecord], split: Split, limit: int | None) -> list[ImageRecord]:
+    """The images to cache: all of them, or ``limit`` drawn from both sides of the split.
+
+    The split's order is a seeded shuffle, so its heads are random samples of
+    train and test; the test side gets ``test_fraction`` of them (at least 2).
+    """
+    if not limit or limit >= len(records):
+        return list(records)
+    n_test = max(2, round(limit * split.test_fraction))
+    sample = set(split.train[: limit - n_test] + split.test[:n_test])
+    return [r for r in records if r.name in sample]
+
+
+def ensure_data(
+    splits_path: str | os.PathLike,
+    cache_path: str | os.PathLike,
+    *,
+    data_root: str | os.PathLike = "data",
+    limit: int | None = 200,
+    seed: int = 0,
+    test_fraction: float = 0.1,
+    load_size: int = 72,
+) -> tuple[Split, ImageCache]:
+    """The split and image cache that notebook 01 writes, the split cut down to the cached images.
+
+    In the pipeline both files exist (stage ``data``) and are only read. A
+    notebook run on its own at smoke scale finds them missing and builds them
+    here the way notebook 01 does, from ``limit`` images.
+
+    Returns:
+        ``(split, cache)`` with every name of ``split`` in ``cache``.
+    """
+    splits_path, cache_path = Path(splits_path), Path(cache_path)
+    if not (splits_path.is_file() and cache_path.is_file()):
+        records = list_images(data_root)
+        split = make_split([r.name for r in records], seed, test_fraction, find_duplicates(records))
+        write_splits(split, splits_path)
+        save_cache(build_cache(cache_sample(records, split, limit), load_size), cache_path)
+    split, cache = read_splits(splits_path), load_cache(cache_path)
+    cached = set(cache.names)
+    split = dataclasses.replace(split, train=tuple(n for n in split.train if n in cached),
+                                test=tuple(n for n in split.test if n in cached))
+    return split, cache
+
+
+def work_from_project_root() -> Path:
+    """Change to the repository root and return it.
+
+    nbval starts a notebook's kernel in ``notebooks/``, papermill in the
+    directory it was called from; the notebooks' relative paths are from the root.
+    """
+    root = next((p for p in (Path.cwd(), *Path.cwd().parents) if (p / "pyproject.toml").is_file()), None)
+    if root is None:
+        raise DataError(f"no pyproject.toml above {Path.cwd()}: run the notebooks inside the huenet repository")
+    os.chdir(root)
+    return root

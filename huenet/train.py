@@ -31,7 +31,7 @@ from typing import Iterator
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from huenet.data import PairDataset
 from huenet.histograms import joint_histogram, soft_histogram

@@ -3,7 +3,6 @@ import os
 import torch
 from hypothesis import HealthCheck, settings
 
-os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 torch.set_num_threads(2)
 

@@ -1,0 +1,212 @@
+"""Table 1: every method scored from its RGB output by the same metrics.
+
+A *method* here is a function ``(source_rgb, target_rgb) -> output_rgb`` on
+``(B, 3, H, W)`` float tensors in [0, 1]. :func:`score` runs the metrics of
+:mod:`huenet.metrics` on each method's outputs for the same pairs, and
+:func:`summarise` turns the per-pair values into means with bootstrap 95%
+confidence intervals, shaped as ``reports/table1.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from huenet.color import hsv_to_rgb, rgb_to_hsv
+from huenet.data import ImageCache, PairDataset
+from huenet.metrics import (FeatureExtractor, bootstrap_ci, grey_ssim, hue_emd, hue_joint_histogram, hue_relative_mi,
+                            realism_fd)
+from huenet.models import UNetGenerator, painted_rgb
+from huenet.train import translate_hue
+
+__all__ = [
+    "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "Method", "hue_net_method", "apply_method", "score",
+    "summarise", "per_pair_table", "summary_table", "figure6", "fixed_pairs", "hue_spread",
+]
+
+Method = Callable[[Tensor, Tensor], Tensor]
+
+PAPER_CITATION = (
+    "Avi-Aharon, Arbelle and Riklin Raviv, 'Hue-Net: Intensity-based Image-to-Image Translation with "
+    "Differentiable Histogram Loss Functions', arXiv:1912.06044, Table 1 (Figure 6's seven pairs)"
+)
+# Columns: EMD TAR-SRC, EMD TAR-OUT, relative MI SRC-TAR, SRC-OUT, SRC-OUT without the MI loss.
+PAPER_TABLE1 = pd.DataFrame(
+    [
+        (1, 0.175, 0.080, 0.029, 0.210, 0.111),
+        (2, 0.184, 0.131, 0.039, 0.460, 0.112),
+        (3, 0.173, 0.139, 0.069, 0.255, 0.118),
+        (4, 0.186, 0.053, 0.055, 0.304, 0.094),
+        (5, 0.482, 0.081, 0.034, 0.144, 0.046),
+        (6, 0.221, 0.088, 0.070, 0.263, 0.127),
+        (7, 0.290, 0.216, 0.036, 0.180, 0.095),
+    ],
+    columns=["pair", "emd_tar_src", "emd_tar_out", "rel_mi_src_tar", "rel_mi_src_out", "rel_mi_src_out_no_mi"],
+).set_index("pair")
+PAPER_MEANS = PAPER_TABLE1.mean().round(3).to_dict()
+
+
+def hue_net_method(generator: UNetGenerator) -> Method:
+    """Hue-Net as a method: new hue from the generator, the source's S and V."""
+
+    def paint(source: Tensor, target: Tensor) -> Tensor:
+        source_hsv = rgb_to_hsv(source)
+        return painted_rgb(translate_hue(generator, source_hsv, rgb_to_hsv(target)), source_hsv)
+
+    return paint
+
+
+@torch.no_grad()
+def apply_method(method: Method, source: Tensor, target: Tensor, batch_size: int = 64) -> Tensor:
+    """Run ``method`` over ``(N, 3, H, W)`` pairs in chunks: ``(N, 3, H, W)`` outputs in [0, 1]."""
+    if source.shape[0] != target.shape[0]:
+        raise ValueError(f"{source.shape[0]} sources but {target.shape[0]} targets")
+    chunks = [method(source[i : i + batch_size], target[i : i + batch_size]).clamp(0, 1)
+              for i in range(0, source.shape[0], batch_size)]
+    return torch.cat(chunks)
+
+
+def score(
+    source: Tensor,
+    target: Tensor,
+    outputs: Mapping[str, Tensor],
+    *,
+    features: FeatureExtractor | None = None,
+    real: Tensor | None = None,
+) -> dict:
+    """Per-pair metrics of every method, plus one realism distance per method.
+
+    Args:
+        source, target: ``(N, 3, H, W)`` RGB pairs.
+        outputs: method name -> ``(N, 3, H, W)`` RGB outputs for those pairs.
+        features: EfficientNet-Lite0 features; with ``real`` it adds ``realism_fd``.
+        real: ``(M, 3, H', W')`` real test images, the reference set of the realism distance.
+
+    Returns:
+        ``{"emd_tar_src": (N,), "rel_mi_src_tar": (N,), "methods": {name: {"emd_tar_out": (N,),
+        "rel_mi_src_out": (N,), "ssim": (N,), "realism_fd": float}}}``, plus ``"realism_fd_sources"``:
+        the distance of the untouched sources, the floor a method can reach.
+    """
+    result: dict = {"emd_tar_src": hue_emd(target, source), "rel_mi_src_tar": hue_relative_mi(source, target),
+                    "methods": {}}
+    real_feats = features(real) if features is not None and real is not None else None
+    if real_feats is not None:
+        result["realism_fd_sources"] = realism_fd(features(source), real_feats)
+    for name, out in outputs.items():
+        if out.shape != source.shape:
+            raise ValueError(f"method {name!r} returned {tuple(out.shape)}, expected {tuple(source.shape)}")
+        scores = {"emd_tar_out": hue_emd(target, out), "rel_mi_src_out": hue_relative_mi(source, out),
+                  "ssim": grey_ssim(source, out)}
+        if real_feats is not None:
+            scores["realism_fd"] = realism_fd(features(out), real_feats)
+        result["methods"][name] = scores
+    return result
+
+
+def _ci(values: np.ndarray, n_boot: int, seed: int) -> dict:
+    mean, lo, hi = bootstrap_ci(values, n_boot=n_boot, seed=seed)
+    return {"mean": round(mean, 4), "ci95": [round(lo, 4), round(hi, 4)]}
+
+
+def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Means and percentile-bootstrap 95% CIs of :func:`score`'s per-pair values (the table1.json shape)."""
+    summary = {
+        "pairs": int(len(scores["emd_tar_src"])),
+        "emd_tar_src": _ci(scores["emd_tar_src"], n_boot, seed),
+        "rel_mi_src_tar": _ci(scores["rel_mi_src_tar"], n_boot, seed),
+        "methods": {},
+    }
+    if "realism_fd_sources" in scores:
+        summary["realism_fd_sources"] = round(scores["realism_fd_sources"], 2)
+    for name, values in scores["methods"].items():
+        entry = {k: _ci(v, n_boot, seed) for k, v in values.items() if k != "realism_fd"}
+        if "realism_fd" in values:
+            entry["realism_fd"] = round(values["realism_fd"], 2)
+        summary["methods"][name] = entry
+    return summary
+
+
+def per_pair_table(scores: Mapping, full: str = "huenet", no_mi: str = "huenet_no_mi") -> pd.DataFrame:
+    """Our rows in the paper's Table 1 layout, one per pair."""
+    table = pd.DataFrame({
+        "emd_tar_src": scores["emd_tar_src"],
+        "emd_tar_out": scores["methods"][full]["emd_tar_out"],
+        "rel_mi_src_tar": scores["rel_mi_src_tar"],
+        "rel_mi_src_out": scores["methods"][full]["rel_mi_src_out"],
+        "rel_mi_src_out_no_mi": scores["methods"][no_mi]["rel_mi_src_out"],
+    })
+    table.index = pd.RangeIndex(1, len(table) + 1, name="pair")
+    return table
+
+
+def summary_table(summary: Mapping) -> pd.DataFrame:
+    """One row per method: mean [95% CI] of each metric, as strings, plus the realism distance."""
+
+    def fmt(entry: Mapping) -> str:
+        return f"{entry['mean']:.3f} [{entry['ci95'][0]:.3f}, {entry['ci95'][1]:.3f}]"
+
+    rows = {}
+    for name, entry in summary["methods"].items():
+        rows[name] = {
+            "EMD TAR-OUT": fmt(entry["emd_tar_out"]),
+            "rel. MI SRC-OUT": fmt(entry["rel_mi_src_out"]),
+            "grey SSIM SRC-OUT": fmt(entry["ssim"]),
+            "realism FD (EffNet-Lite0)": f"{entry['realism_fd']:.1f}" if "realism_fd" in entry else "",
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def figure6(source: Tensor, target: Tensor, outputs: Mapping[str, Tensor], labels: Mapping[str, str] | None = None,
+            rows: Sequence[int] | None = None) -> plt.Figure:
+    """The paper's Figure 6 grid: a row per pair; source, target, then each method's output."""
+    rows = list(range(source.shape[0])) if rows is None else list(rows)
+    labels = dict(labels or {})
+    columns = [("source", source), ("target", target)] + [(labels.get(k, k), v) for k, v in outputs.items()]
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.6 * len(columns), 1.6 * len(rows)), squeeze=False)
+    for i, r in enumerate(rows):
+        for j, (title, images) in enumerate(columns):
+            ax = axes[i, j]
+            ax.imshow(images[r].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(title, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(str(i + 1))
+    fig.tight_layout()
+    return fig
+
+
+def fixed_pairs(cache: ImageCache, names: Sequence[str], *, crop_size: int, n_pairs: int, seed: int) -> tuple[Tensor, Tensor]:
+    """The fixed, seeded (source, target) test pairs as RGB: two ``(n_pairs, 3, crop, crop)`` tensors.
+
+    Centre crops, no flips (:class:`huenet.data.PairDataset` in eval mode), so the
+    same arguments always give the same images.
+    """
+    pairs = PairDataset(cache, names, crop_size=crop_size, mode="eval", seed=seed, n_pairs=n_pairs)
+    batch = pairs.batch(torch.arange(n_pairs))
+    return hsv_to_rgb(batch["source"]), hsv_to_rgb(batch["target"])
+
+
+def hue_spread(source: Tensor, output: Tensor, bins: int = 64) -> np.ndarray:
+    """How far the output's hue is from being a function of the source's hue: ``(B,)`` in [0, 1].
+
+    For each source-hue bin, one minus the length of the mean resultant vector of
+    the output hues of its pixels (the circular variance), averaged over the
+    bins weighted by their pixels. A global hue remapping (histogram matching)
+    scores about 0; a method that paints pixels of one hue differently scores more.
+
+    Args:
+        source, output: ``(B, 3, H, W)`` RGB in [0, 1], the same shape.
+        bins: hue bins on each axis.
+    """
+    joint = hue_joint_histogram(source, output, bins=bins)  # (B, K, K), rows: source hue
+    angle = torch.arange(bins, dtype=torch.float64) * (2 * np.pi / bins)
+    resultant = torch.hypot((joint * torch.cos(angle)).sum(-1), (joint * torch.sin(angle)).sum(-1))
+    mass = joint.sum(-1)
+    return ((mass - resultant).sum(-1) / mass.sum(-1)).numpy()
