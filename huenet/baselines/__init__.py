@@ -2,9 +2,14 @@
 
 * ``reinhard``: Reinhard et al. 2001, mean/std transfer in l-alpha-beta (paper section 3).
 * ``hue_histogram_matching``: cyclic hue histogram matching with the W1-optimal cut.
+* ``feature_matching``: Soiffer & Zhang 2018, 3.1, gradient descent on the image (CNN features kept).
+* ``color_gan``: Soiffer & Zhang 2018, 3.2, a colour-conditioned WGAN-GP generator
+  (``train_color_gan``/``load_color_gan`` in ``huenet.baselines.color_gan``).
 """
 
+from huenet.baselines.color_gan import color_gan
+from huenet.baselines.feature_matching import feature_matching, mean_color, parse_color
 from huenet.baselines.histmatch import hue_histogram_matching
 from huenet.baselines.reinhard import reinhard
 
-__all__ = ["reinhard", "hue_histogram_matching"]
+__all__ = ["reinhard", "hue_histogram_matching", "feature_matching", "color_gan", "mean_color", "parse_color"]

@@ -1,0 +1,484 @@
+"""Soiffer & Zhang (2018), section 3.2: a colour-conditioned Wasserstein GAN (WGAN-GP).
+
+The generator ``G(I, z, C_T)`` recolours an image ``I`` towards the target
+colour ``C_T`` (a mean RGB colour) with noise ``z``; a critic ``D`` scores
+realism. Losses, per batch::
+
+    L_D = mean D(G(I, z, C_T), C_T) - mean D(R, C_T) + 10 mean (|grad_x D(x_hat, C_T)|_2 - 1)^2
+    L_G = -mean D(G(I, z, C_T), C_T) + w_c mean |C(G(I, z, C_T)) - C_T|
+          [+ w_r mean |G(G(I, z, C_T), z, C(I)) - I|]           reconstruction (optional, same z)
+
+What the paper fixes and is followed here: WGAN-GP (their base code is
+wiseodd's ``wgan_gp_tensorflow.py``), gradient penalty weight 10 on random
+interpolates of real and fake, 5 critic steps per generator step, Adam at
+learning rate ``1e-5``, batch 32, 64 x 64 crops, a generator of four 5 x 5
+convolutions with 64 filters taking the image, a noise vector and the target
+colour, a critic of three 5 x 5 convolutions (64 or 128 filters), each
+followed by 2 x 2 max-pooling, then fully connected layers of 256 and 128
+units, the colour loss ``|C - C_T|`` and the reconstruction loss
+``mean|G(G(I, C_1), C_0) - I|`` (which they finally left out: weight 0 here
+by default).
+
+What the paper leaves open, chosen here:
+
+* **Data.** Oxford-102 crops from ``huenet.data.PairDataset`` (train mode):
+  each item is a source crop ``I`` and a crop ``R`` of a random *other*
+  image. ``C_T = C(R)``, the mean colour of ``R``: the target colour of a
+  training image is the colour of a real photograph, and ``R`` is the real
+  sample the critic sees with that same colour, so real and fake pairs share
+  their conditions.
+* **Generator.** The noise (``noise_dim = 10`` values, uniform in [-1, 1], as
+  the base code) and the colour are broadcast as constant input channels next
+  to the image (inputs scaled to [-1, 1]). Four 5 x 5 convolutions of 64
+  filters with LeakyReLU(0.2) and reflected borders (no dark frame), then a
+  1 x 1 convolution to RGB. The output is ``sigmoid(logit(I) + r)`` with the
+  1 x 1 layer's output ``r`` (``residual=True``): the network predicts a change
+  of the source, starting at the identity (the 1 x 1 layer starts at zero).
+  The paper does not say how the image leaves the network; at their learning
+  rate of ``1e-5`` a network that must first learn to copy its input would
+  show nothing but noise in the CPU budget. ``residual=False`` gives the plain
+  ``sigmoid(r)``. Fully convolutional, so it runs at any size.
+* **Critic.** Conditioned by the target colour as three constant input
+  channels (the first convolution can compare each pixel with the colour).
+  Widths 64, 64, 128 (the paper: "64 or 128 filters"; 64, 128, 128 has
+  about 1.7x the multiply-adds, and the critic dominates the CPU time); LeakyReLU(0.2);
+  no batch norm (WGAN-GP's gradient penalty is per sample). It is built for
+  the training crop size.
+* **Colour loss.** ``|C - C_T|`` is the Euclidean norm of the RGB difference
+  (not squared), with weight ``w_c = 100``: a uniform shift ``d`` of every pixel
+  moves a 1-Lipschitz critic by at most ``d * sqrt(3 * 64 * 64) ~ 111 d``,
+  so 100 puts the colour term on the scale of the adversarial one.
+* **Adam betas** ``(0.5, 0.999)``: the base code's ``beta1=0.5`` with
+  TensorFlow's default ``beta2``. The gradient penalty is the mean of squares
+  ``mean((|g| - 1)^2)`` of Gulrajani et al. (the base code squares the mean).
+* **Budget.** ``steps`` generator steps (each with 5 critic steps) are a config
+  value; the default (30) fits about 7 minutes on 2 CPU cores and is far too
+  short to learn anything at the paper's sizes (see ``ColorGANConfig``).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from huenet.baselines.feature_matching import _check_rgb, _target_colors
+from huenet.color import hsv_to_rgb
+
+if TYPE_CHECKING:  # huenet.data pulls in torchvision's datasets; only training needs it
+    from huenet.data import PairDataset
+
+__all__ = [
+    "ColorGANConfig",
+    "ColorGenerator",
+    "ColorCritic",
+    "GANDiverged",
+    "gradient_penalty",
+    "color_distance",
+    "reconstruction_loss",
+    "train_color_gan",
+    "load_color_gan",
+    "color_gan",
+]
+
+_FORMAT = "huenet-color-gan-1"
+LOSS_COLUMNS = ("step", "loss_d", "wasserstein", "gradient_penalty", "loss_g", "loss_adv", "loss_color",
+                "loss_recon", "seconds")
+_LOGIT_EPS = 1.0 / 512  # half an 8-bit level: keeps logit(0) and logit(1) finite
+
+
+@dataclass(frozen=True)
+class ColorGANConfig:
+    """Everything that defines a training run (defaults: the paper's numbers; see the module docstring).
+
+    ``steps`` counts generator steps, each preceded by ``n_critic`` critic
+    steps on fresh batches. At the paper's sizes (batch 32, 64 px, widths as
+    below) on 2 idle CPU cores of the development machine a critic step takes
+    2.0-2.5 s and a generator step 2.6 s, about 14 s per ``step``, so the
+    default of 30 steps fits about 7 minutes (with the cores shared with other
+    jobs the same step took 36-46 s). That is far too little for the paper's
+    learning rate: Adam moves each weight by about ``lr`` per step, and the
+    generator starts as the identity, so after 30 steps it still returns
+    (almost) the source. A CPU run that learns needs a smaller problem, e.g.
+    ``crop_size=32, gen_width=32, critic_widths=(32, 32, 64),
+    critic_fc=(128, 64), lr=1e-4``: about 3 s a step on 1 shared core, and
+    60 steps cut the colour distance of 64 test pairs from 0.29 to 0.21.
+    """
+
+    noise_dim: int = 10
+    gen_width: int = 64
+    gen_layers: int = 4
+    residual: bool = True
+    critic_widths: tuple[int, ...] = (64, 64, 128)
+    critic_fc: tuple[int, ...] = (256, 128)
+    crop_size: int = 64
+    batch_size: int = 32
+    steps: int = 30
+    n_critic: int = 5
+    lr: float = 1e-5
+    beta1: float = 0.5
+    beta2: float = 0.999
+    gp_weight: float = 10.0
+    color_weight: float = 100.0
+    recon_weight: float = 0.0
+    seed: int = 0
+    device: str = "auto"  # "auto": CUDA when available
+
+    def __post_init__(self) -> None:
+        for name in ("noise_dim", "gen_width", "gen_layers", "crop_size", "batch_size", "steps", "n_critic"):
+            value, least = getattr(self, name), 0 if name == "steps" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        for name in ("critic_widths", "critic_fc"):
+            value = getattr(self, name)
+            if not value or any(not isinstance(v, int) or v < 1 for v in value):
+                raise ValueError(f"{name} must be a non-empty tuple of positive integers, got {value!r}")
+            object.__setattr__(self, name, tuple(value))  # lists from YAML/JSON become tuples
+        if self.crop_size < 2 ** len(self.critic_widths):
+            raise ValueError(f"crop_size must be >= {2 ** len(self.critic_widths)} (one pixel after the poolings)")
+        for name in ("lr", "gp_weight", "color_weight", "recon_weight"):
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError(f"Adam betas must be in [0, 1), got ({self.beta1}, {self.beta2})")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ColorGANConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown colour-GAN parameters: {', '.join(unknown)}")
+        return cls(**values)
+
+
+class GANDiverged(RuntimeError):
+    """A loss became NaN or inf (the paper reports such runs); the message names the step."""
+
+
+# ------------------------------------------------------------------ networks
+
+
+def _constant_channels(values: Tensor, like: Tensor) -> Tensor:
+    """``(B, K)`` -> ``(B, K, H, W)`` constant planes at ``like``'s size."""
+    return values[:, :, None, None].expand(-1, -1, *like.shape[-2:])
+
+
+class ColorGenerator(nn.Module):
+    """``G(I, z, C_T)``: ``(B, 3, H, W)`` RGB, ``(B, noise_dim)``, ``(B, 3)`` -> ``(B, 3, H, W)`` RGB in (0, 1).
+
+    Args:
+        noise_dim: length of ``z``.
+        width: filters of each 5 x 5 convolution.
+        layers: number of 5 x 5 convolutions.
+        residual: output ``sigmoid(logit(I) + r)`` (starts as the identity) instead of ``sigmoid(r)``.
+    """
+
+    def __init__(self, noise_dim: int = 10, width: int = 64, layers: int = 4, residual: bool = True) -> None:
+        super().__init__()
+        self.noise_dim, self.width, self.layers, self.residual = noise_dim, width, layers, residual
+        convs: list[nn.Module] = []
+        c_in = 3 + noise_dim + 3
+        for _ in range(layers):
+            convs += [nn.Conv2d(c_in, width, 5, padding=2, padding_mode="reflect"), nn.LeakyReLU(0.2)]
+            c_in = width
+        self.body = nn.Sequential(*convs)
+        self.to_rgb = nn.Conv2d(width, 3, 1)
+        if residual:  # start at G(I) = I: the network learns a change of colour, not how to copy
+            nn.init.zeros_(self.to_rgb.weight)
+            nn.init.zeros_(self.to_rgb.bias)
+
+    def config(self) -> dict:
+        return {"noise_dim": self.noise_dim, "width": self.width, "layers": self.layers, "residual": self.residual}
+
+    def forward(self, image: Tensor, noise: Tensor, color: Tensor) -> Tensor:
+        x = torch.cat((image * 2 - 1, _constant_channels(noise, image), _constant_channels(color * 2 - 1, image)), 1)
+        r = self.to_rgb(self.body(x))
+        if self.residual:
+            r = r + torch.logit(image.clamp(_LOGIT_EPS, 1 - _LOGIT_EPS))
+        return torch.sigmoid(r)
+
+
+class ColorCritic(nn.Module):
+    """``D(x, C)``: ``(B, 3, S, S)`` RGB in [0, 1] and ``(B, 3)`` colour -> ``(B,)`` scores (high = real).
+
+    Args:
+        crop_size: ``S``, the training crop size the fully connected layers are built for.
+        widths: filters of the 5 x 5 convolutions, each followed by 2 x 2 max-pooling.
+        fc: units of the hidden fully connected layers.
+    """
+
+    def __init__(self, crop_size: int = 64, widths: tuple[int, ...] = (64, 64, 128),
+                 fc: tuple[int, ...] = (256, 128)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in, size = 3 + 3, crop_size
+        for w in widths:
+            layers += [nn.Conv2d(c_in, w, 5, padding=2), nn.LeakyReLU(0.2), nn.MaxPool2d(2)]
+            c_in, size = w, size // 2
+        layers.append(nn.Flatten())
+        n_in = c_in * size * size
+        for units in fc:
+            layers += [nn.Linear(n_in, units), nn.LeakyReLU(0.2)]
+            n_in = units
+        layers.append(nn.Linear(n_in, 1))
+        self.net = nn.Sequential(*layers)
+        self.crop_size = crop_size
+
+    def forward(self, image: Tensor, color: Tensor) -> Tensor:
+        if image.shape[-2:] != (self.crop_size, self.crop_size):
+            raise ValueError(f"the critic takes {self.crop_size} px crops, got {tuple(image.shape[-2:])}")
+        x = torch.cat((image * 2 - 1, _constant_channels(color * 2 - 1, image)), 1)
+        return self.net(x).squeeze(1)
+
+
+# ------------------------------------------------------------------ losses
+
+
+def gradient_penalty(critic: Callable[[Tensor, Tensor], Tensor], real: Tensor, fake: Tensor, color: Tensor, *,
+                     alpha: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
+    """WGAN-GP's ``mean_b (|grad_x D(x_hat_b, C_b)|_2 - 1)^2`` at ``x_hat = alpha real + (1 - alpha) fake``.
+
+    Args:
+        critic: ``D(x, color) -> (B,)``.
+        real, fake: ``(B, 3, H, W)``.
+        color: ``(B, 3)`` condition, the same for both.
+        alpha: ``(B,)`` interpolation weights; default uniform in [0, 1) per sample.
+        generator: RNG for ``alpha``.
+
+    Returns:
+        A scalar, differentiable w.r.t. the critic's parameters (double backpropagation).
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    b = real.shape[0]
+    if alpha is None:
+        alpha = torch.rand(b, generator=generator, device=real.device if generator is None else "cpu")
+    alpha = alpha.to(real.device, real.dtype).view(b, 1, 1, 1)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat, color).sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+def color_distance(image: Tensor, target_color: Tensor) -> Tensor:
+    """``|C - C_T|``: Euclidean RGB distance of each image's mean colour to its target, ``(B,)``."""
+    return torch.linalg.vector_norm(image.mean((2, 3)) - target_color, dim=1)
+
+
+def reconstruction_loss(generator: ColorGenerator, image: Tensor, output: Tensor, noise: Tensor) -> Tensor:
+    """``mean|G(G(I, C_1), C_0) - I|`` with ``C_0`` the source's mean colour; ``output = G(I, C_1)``. Scalar."""
+    back = generator(output, noise, image.mean((2, 3)))
+    return (back - image).abs().mean()
+
+
+# ------------------------------------------------------------------ training
+
+
+def _rgb_batches(dataset: PairDataset, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+    """(source, target) RGB crops ``(B, 3, c, c)``, batch ``k`` a function of (dataset seed, k) only."""
+    per_epoch = len(dataset) // batch_size
+    if per_epoch < 1:
+        raise ValueError(f"batch_size {batch_size} is larger than the {len(dataset)} training images")
+    k = 0
+    while True:
+        epoch, slot = divmod(k, per_epoch)
+        if dataset.epoch != epoch:
+            dataset.set_epoch(epoch)
+        batch = dataset.batch(torch.arange(slot * batch_size, (slot + 1) * batch_size))
+        yield hsv_to_rgb(batch["source"]).clamp(0, 1), hsv_to_rgb(batch["target"]).clamp(0, 1)
+        k += 1
+
+
+class _Run:
+    """Networks, optimisers and the two update steps of one training run."""
+
+    def __init__(self, config: ColorGANConfig) -> None:
+        c = self.config = config
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu") if c.device == "auto" \
+            else torch.device(c.device)
+        torch.manual_seed(c.seed)
+        self.rng = torch.Generator().manual_seed(c.seed + 1)  # noise and interpolation weights
+        self.generator = ColorGenerator(c.noise_dim, c.gen_width, c.gen_layers, c.residual).to(self.device)
+        self.critic = ColorCritic(c.crop_size, c.critic_widths, c.critic_fc).to(self.device)
+        betas = (c.beta1, c.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=c.lr, betas=betas)
+
+    def noise(self, b: int) -> Tensor:
+        return (torch.rand(b, self.config.noise_dim, generator=self.rng) * 2 - 1).to(self.device)
+
+    def critic_step(self, source: Tensor, real: Tensor) -> dict[str, float]:
+        color = real.mean((2, 3))  # real crops come with their own colour: the condition of both
+        with torch.no_grad():
+            fake = self.generator(source, self.noise(source.shape[0]), color)
+        alpha = torch.rand(source.shape[0], generator=self.rng)
+        gp = gradient_penalty(self.critic, real, fake, color, alpha=alpha)
+        wasserstein = self.critic(real, color).mean() - self.critic(fake, color).mean()
+        loss = -wasserstein + self.config.gp_weight * gp
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return {"loss_d": loss.item(), "wasserstein": wasserstein.item(), "gradient_penalty": gp.item()}
+
+    def generator_step(self, source: Tensor, real: Tensor) -> dict[str, float]:
+        c = self.config
+        color = real.mean((2, 3))
+        noise = self.noise(source.shape[0])
+        fake = self.generator(source, noise, color)
+        self.critic.requires_grad_(False)  # only the generator is updated: skip the critic's weight gradients
+        loss_adv = -self.critic(fake, color).mean()
+        self.critic.requires_grad_(True)
+        loss_color = color_distance(fake, color).mean()
+        loss_recon = fake.new_zeros(())
+        if c.recon_weight > 0:
+            loss_recon = reconstruction_loss(self.generator, source, fake, noise)
+        loss = loss_adv + c.color_weight * loss_color + c.recon_weight * loss_recon
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return {"loss_g": loss.item(), "loss_adv": loss_adv.item(), "loss_color": loss_color.item(),
+                "loss_recon": loss_recon.item()}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, then ``os.replace``: never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _save_generator(generator: ColorGenerator, config: ColorGANConfig, path: Path, step: int) -> None:
+    buffer = io.BytesIO()
+    state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
+    torch.save({"format": _FORMAT, "model": generator.config(), "config": dataclasses.asdict(config),
+                "state_dict": state, "step": step}, buffer)
+    _atomic_write(path, buffer.getvalue())
+
+
+def _write_log(rows: list[dict[str, float]], path: Path) -> None:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(LOSS_COLUMNS)
+    writer.writerows([[f"{r[k]:.6g}" if k != "step" else int(r[k]) for k in LOSS_COLUMNS] for r in rows])
+    _atomic_write(path, text.getvalue().encode())
+
+
+def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str | os.PathLike, *,
+                    progress: bool = True) -> Path:
+    """Train the colour GAN on ``dataset``'s crops; write ``generator.pt`` and ``losses.csv`` in ``out_dir``.
+
+    Args:
+        config: the run's settings; ``config.crop_size`` must equal ``dataset.crop_size``.
+        dataset: training pairs (``PairDataset`` in mode ``"train"``); sources are
+            recoloured towards the mean colour of their targets, targets are the real samples.
+        out_dir: folder for ``generator.pt`` (weights + config) and ``losses.csv`` (one row per generator step).
+        progress: show a tqdm bar with running losses.
+
+    Returns:
+        The path of ``generator.pt``.
+
+    Raises:
+        GANDiverged: a loss became NaN or inf.
+    """
+    if dataset.mode != "train":
+        raise ValueError(f"train_color_gan needs a PairDataset in mode 'train', got {dataset.mode!r}")
+    if dataset.crop_size != config.crop_size:
+        raise ValueError(f"dataset crops are {dataset.crop_size} px but config.crop_size is {config.crop_size}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run = _Run(config)
+    batches = _rgb_batches(dataset, config.batch_size)
+    rows: list[dict[str, float]] = []
+    bar = tqdm(range(config.steps), disable=not progress, desc="colour GAN", dynamic_ncols=True)
+    for step in bar:
+        started = time.perf_counter()
+        for _ in range(config.n_critic):
+            source, real = (t.to(run.device) for t in next(batches))
+            row = run.critic_step(source, real)  # the log keeps the last critic step's values
+        source, real = (t.to(run.device) for t in next(batches))
+        row |= run.generator_step(source, real)
+        bad = [k for k, v in row.items() if not math.isfinite(v)]
+        if bad:
+            _write_log(rows, out / "losses.csv")
+            raise GANDiverged(f"{bad[0]} became {row[bad[0]]} at generator step {step + 1}")
+        rows.append({"step": step + 1, **row, "seconds": time.perf_counter() - started})
+        bar.set_postfix({"W": f"{row['wasserstein']:.3g}", "color": f"{row['loss_color']:.3g}"}, refresh=False)
+    _write_log(rows, out / "losses.csv")
+    path = out / "generator.pt"
+    _save_generator(run.generator, config, path, config.steps)
+    return path
+
+
+# ------------------------------------------------------------------ inference
+
+
+def load_color_gan(path: str | os.PathLike, device: str | torch.device = "cpu") -> ColorGenerator:
+    """Rebuild a generator written by :func:`train_color_gan`, in eval mode.
+
+    Raises:
+        ValueError: the file is missing, unreadable or not a colour-GAN generator.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"colour-GAN file not found: {path}")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a bad file
+        raise ValueError(f"cannot read colour-GAN file {path}: {type(err).__name__}") from None
+    if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not a huenet colour-GAN generator file")
+    try:
+        generator = ColorGenerator(**blob["model"])
+        generator.load_state_dict(blob["state_dict"])
+    except (TypeError, KeyError, RuntimeError) as err:
+        raise ValueError(f"{path} does not match this version of the colour GAN: {str(err).splitlines()[0]}") from None
+    return generator.to(device).eval()
+
+
+@torch.no_grad()
+def color_gan(source: Tensor, target_color: Tensor, *, model: ColorGenerator | str | os.PathLike,
+              seed: int = 0) -> Tensor:
+    """Recolour ``source`` towards ``target_color`` with a trained generator (any image size).
+
+    Args:
+        source: ``(B, 3, H, W)`` RGB in [0, 1], ``H, W >= 3``.
+        target_color: ``(B, 3)``, ``(1, 3)`` or ``(3,)`` RGB in [0, 1].
+        model: a generator from :func:`load_color_gan`, or the path of its file.
+        seed: seeds the noise vectors (one per image, uniform in [-1, 1]).
+
+    Returns:
+        ``(B, 3, H, W)`` RGB in [0, 1] with the source's dtype.
+    """
+    _check_rgb(source, "source")
+    if min(source.shape[-2:]) < 3:
+        raise ValueError(f"source must be at least 3 x 3 (reflected 5 x 5 convolutions), got {tuple(source.shape[2:])}")
+    generator = load_color_gan(model) if isinstance(model, (str, os.PathLike)) else model
+    if not isinstance(generator, ColorGenerator):
+        raise ValueError(f"model must be a ColorGenerator or a path, got {type(generator).__name__}")
+    device = next(generator.parameters()).device
+    b = source.shape[0]
+    color = _target_colors(target_color, b).to(device, torch.float32)
+    noise = torch.rand(b, generator.noise_dim, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    was_training = generator.training
+    generator.eval()
+    try:
+        out = generator(source.to(device, torch.float32).clamp(0, 1), noise.to(device), color)
+    finally:
+        generator.train(was_training)
+    return out.clamp(0, 1).to(source.device, source.dtype)
