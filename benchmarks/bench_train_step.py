@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from machine import cpu_name  # benchmarks/ is on sys.path when a script runs
 
 from huenet.color import rgb_to_hsv
 from huenet.train import TrainConfig, _Run
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:
@@ -76,7 +66,7 @@ def main() -> None:
         "",
         f"**fast / dense throughput: {ratio:.1f}x** (goal >= 3x: {'met' if ratio >= 3 else 'missed'})",
         "",
-        f"Machine: {_cpu_name()}, {args.threads} threads, torch {torch.__version__}, "
+        f"Machine: {cpu_name()}, {args.threads} threads, torch {torch.__version__}, "
         f"{datetime.date.today().isoformat()}. Command: `python benchmarks/bench_train_step.py`.",
         "",
     ]

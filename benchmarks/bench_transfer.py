@@ -28,22 +28,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
+from machine import cpu_name  # benchmarks/ is on sys.path when a script runs
 
 from huenet.models import UNetGenerator
 from huenet.transfer import DEFAULT_MODEL, get_method, inference_generator
 
 METHODS = ("huenet", "reinhard", "histmatch")
 GOAL_SECONDS_PER_MEGAPIXEL = 1.5  # huenet, 2 threads (issue 6)
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _peak_rss_mib() -> float:
@@ -147,7 +138,7 @@ def main() -> None:
         f"({huenet_wall:.2f} s/MP wall-clock, {huenet_cpu:.2f} CPU-s/MP, {goal_threads} threads at {one_mp:g} MP).",
         "",
         f"- model: {model_note}",
-        f"- machine: {_cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}",
+        f"- machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}",
         f"- torch {torch.__version__}, threads: {', '.join(map(str, args.threads))}",
         f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"- 1-minute load average: {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} CPUs "
