@@ -3,7 +3,6 @@ import math
 import numpy as np
 import ot
 import pytest
-import skimage.data
 import torch
 import torch.nn.functional as F
 
@@ -12,21 +11,12 @@ from huenet.baselines.histmatch import match_cyclic
 from huenet.baselines.reinhard import EPS, rgb_to_lab
 from huenet.color import rgb_to_hsv
 from huenet.metrics import hue_emd
-
-
-def _photo(name: str, size: int) -> torch.Tensor:
-    """A skimage sample photo, centre-cropped square and resized: ``(1, 3, size, size)`` float64."""
-    x = getattr(skimage.data, name)()
-    s = min(x.shape[:2])
-    top, left = (x.shape[0] - s) // 2, (x.shape[1] - s) // 2
-    x = torch.from_numpy(x[top : top + s, left : left + s].copy()).permute(2, 0, 1)[None].double() / 255
-    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return (torch.round(x.clamp(0, 1) * 255) / 255).contiguous()
+from tests.helpers import sample_photo
 
 
 @pytest.fixture(scope="module")
 def photos() -> dict[str, torch.Tensor]:
-    return {name: _photo(name, 64) for name in ("astronaut", "coffee", "chelsea", "rocket")}
+    return {name: sample_photo(name, 64, quantize=True) for name in ("astronaut", "coffee", "chelsea", "rocket")}
 
 
 # ------------------------------------------------------------------ Reinhard
@@ -141,7 +131,7 @@ def _cyclic_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     ("src", "tar"), [("astronaut", "coffee"), ("coffee", "astronaut"), ("chelsea", "rocket"), ("rocket", "astronaut")]
 )
 def test_histogram_matching_brings_8bit_hue_histogram_close_to_target(photos, src, tar):
-    source, target = photos[src], _photo(tar, 80)  # target of another size
+    source, target = photos[src], sample_photo(tar, 80, quantize=True)  # target of another size
     out = hue_histogram_matching(source, target)
     before = hue_emd(source, target)[0]
     after = hue_emd(out, target)[0]

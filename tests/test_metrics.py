@@ -3,9 +3,7 @@ import socket
 import numpy as np
 import ot
 import pytest
-import skimage.data
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from scipy import linalg
 from scipy.stats import entropy
@@ -29,21 +27,12 @@ from huenet.metrics import (
     realism_fd,
     ssim,
 )
-
-
-def _photo(name: str, size: int) -> torch.Tensor:
-    """A skimage sample photo, centre-cropped square and resized: ``(1, 3, size, size)`` float64."""
-    x = getattr(skimage.data, name)()
-    x = x[0] if isinstance(x, tuple) else x
-    s = min(x.shape[:2])
-    top, left = (x.shape[0] - s) // 2, (x.shape[1] - s) // 2
-    x = torch.from_numpy(x[top : top + s, left : left + s].copy()).permute(2, 0, 1)[None].double() / 255
-    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+from tests.helpers import sample_photo
 
 
 @pytest.fixture(scope="module")
 def photos() -> dict[str, torch.Tensor]:
-    return {name: _photo(name, 64) for name in ("astronaut", "coffee", "chelsea", "rocket")}
+    return {name: sample_photo(name, 64) for name in ("astronaut", "coffee", "chelsea", "rocket")}
 
 
 def _pil_hsv(rgb8: np.ndarray) -> np.ndarray:
@@ -105,7 +94,7 @@ def test_hue_histogram_binning(photos):
 
 @pytest.mark.parametrize(("a", "b"), [("astronaut", "coffee"), ("chelsea", "rocket"), ("coffee", "chelsea")])
 def test_hue_emd_equals_pot_on_the_hue_samples(photos, a, b):
-    x, y = photos[a], _photo(b, 48)  # different sizes are fine
+    x, y = photos[a], sample_photo(b, 48)  # different sizes are fine
     # Each pixel is a sample at the centre of its code's interval on the circle.
     sx = (hue_8bit(x).flatten().numpy() + 0.5) / HUE_LEVELS
     sy = (hue_8bit(y).flatten().numpy() + 0.5) / HUE_LEVELS
@@ -143,7 +132,7 @@ def test_hue_relative_mi_extremes(photos):
     a = photos["chelsea"]
     np.testing.assert_allclose(hue_relative_mi(a, a), [1.0], atol=1e-12)
     # Same hues, pixels shuffled: independent, and 32 bins keep the plug-in bias small.
-    big = _photo("astronaut", 128)
+    big = sample_photo("astronaut", 128)
     perm = torch.randperm(128 * 128, generator=torch.Generator().manual_seed(0))
     shuffled = big.flatten(2)[..., perm].view_as(big)
     assert hue_relative_mi(big, shuffled)[0] < 0.01
@@ -214,7 +203,7 @@ def test_class_indices_are_the_right_imagenet_classes():
 
 
 def test_efficientnet_classifies_sample_photos(extractor):
-    x = torch.cat((_photo("chelsea", 224), _photo("coffee", 224)))
+    x = torch.cat((sample_photo("chelsea", 224), sample_photo("coffee", 224)))
     top5 = np.argsort(-extractor.logits(x), axis=1)[:, :5]
     assert set(top5[0]) & set(_DOMESTIC_CAT), top5[0]
     assert set(top5[1]) & set(_COFFEE), top5[1]
@@ -265,7 +254,7 @@ def test_frechet_distance_one_dimension_closed_form():
 def test_realism_fd_is_zero_on_itself_and_grows_with_degradation(extractor):
     # Six photos, each degraded at two strengths: 30 forward passes (the CPU budget of this test).
     names = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle", "immunohistochemistry")
-    x = torch.cat([_photo(name, 64) for name in names])
+    x = torch.cat([sample_photo(name, 64) for name in names])
     real = extractor(x)
     assert abs(realism_fd(real, real)) < 1e-9 * realism_fd(real, real[::-1] + 1)
     blurred = [realism_fd(real, extractor(gaussian_blur(x, 9, sigma))) for sigma in (1.0, 3.0)]
@@ -328,9 +317,9 @@ def test_metrics_reject_bad_images(photos):
     with pytest.raises(ValueError, match="batch"):
         hue_emd(torch.cat((a, a)), b)
     with pytest.raises(ValueError, match="same shape"):
-        hue_relative_mi(a, _photo("rocket", 32))
+        hue_relative_mi(a, sample_photo("rocket", 32))
     with pytest.raises(ValueError, match="same shape"):
-        grey_ssim(a, _photo("rocket", 32))
+        grey_ssim(a, sample_photo("rocket", 32))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         hue_emd(a * 2, b)
     with pytest.raises(ValueError, match="NaN"):

@@ -30,25 +30,11 @@ from huenet.baselines.feature_matching import (
     octave_features,
     octave_weights,
 )
-from tests.helpers import synthetic_pairs
+from tests.helpers import sample_photo, synthetic_pairs
 
 # ImageNet class names as torchvision lists them (tests/test_metrics.py checks the same classes by index).
 _CATS = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
 _COFFEE = {"coffee mug", "espresso", "cup"}
-
-
-def _photo(name: str, size: int) -> torch.Tensor:
-    """A skimage sample photo, centre-cropped square and resized: ``(1, 3, size, size)`` float64.
-
-    The same as tests/test_metrics.py's helper; importing that module would cost seconds (it loads POT).
-    """
-    import skimage.data
-
-    x = getattr(skimage.data, name)()
-    s = min(x.shape[:2])
-    top, left = (x.shape[0] - s) // 2, (x.shape[1] - s) // 2
-    x = torch.from_numpy(x[top : top + s, left : left + s].copy()).permute(2, 0, 1)[None].double() / 255
-    return nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True).clamp(0, 1)
 
 
 def _block_network(mp: pytest.MonkeyPatch) -> None:
@@ -170,7 +156,7 @@ def test_feature_network_loads_offline_and_classifies(net):
     from torchvision.models import ResNet18_Weights
 
     names = ResNet18_Weights.IMAGENET1K_V1.meta["categories"]  # ships inside torchvision
-    x = torch.cat((_photo("chelsea", 224), _photo("coffee", 224))).float()
+    x = torch.cat((sample_photo("chelsea", 224), sample_photo("coffee", 224))).float()
     with torch.no_grad():
         top1 = [names[i] for i in net.logits(x).argmax(1).tolist()]
     assert top1[0] in _CATS and top1[1] in _COFFEE, top1
@@ -227,7 +213,7 @@ def test_load_feature_network_rejects_bad_arguments():
 
 @pytest.mark.parametrize("parametrization", ["clip", "logit"])
 def test_a_few_steps_reduce_the_color_loss(net, one_thread, parametrization):
-    src = _photo("chelsea", 48)  # float64: the output keeps the dtype
+    src = sample_photo("chelsea", 48)  # float64: the output keeps the dtype
     target = torch.tensor([[0.3, 0.4, 0.7]])
     history: list[dict[str, float]] = []
     lr = 0.05 if parametrization == "clip" else 0.3
@@ -240,7 +226,7 @@ def test_a_few_steps_reduce_the_color_loss(net, one_thread, parametrization):
 
 
 def test_color_variance_term_and_batch_of_colours(net, one_thread):
-    src = torch.cat((_photo("coffee", 32), _photo("rocket", 32)))
+    src = torch.cat((sample_photo("coffee", 32), sample_photo("rocket", 32)))
     targets = torch.stack((parse_color("#808080"), parse_color("#c04020")))
     history: list[dict[str, float]] = []
     out = feature_matching(src, targets, steps=2, match_variance=True, variance_scale=1.5, history=history)
