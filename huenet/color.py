@@ -12,10 +12,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["rgb_to_hsv", "hsv_to_rgb"]
+__all__ = ["rgb_to_hsv", "hsv_to_rgb", "check_images"]
 
 
-def _check_image(x: Tensor, name: str) -> None:
+def check_images(x: Tensor, name: str) -> None:
+    """Raise a one-line ``ValueError`` unless ``x`` is a ``(B, 3, H, W)`` floating tensor."""
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.ndim != 4 or x.shape[1] != 3:
@@ -33,7 +34,7 @@ def rgb_to_hsv(rgb: Tensor) -> Tensor:
     Returns:
         ``(B, 3, H, W)`` tensor: hue in [0, 1), saturation and value in [0, 1].
     """
-    _check_image(rgb, "rgb")
+    check_images(rgb, "rgb")
     r, g, b = rgb.unbind(1)
     v, _ = rgb.max(1)
     delta = v - rgb.min(1).values
@@ -70,7 +71,7 @@ def hsv_to_rgb(hsv: Tensor) -> Tensor:
     Returns:
         ``(B, 3, H, W)`` RGB tensor in [0, 1].
     """
-    _check_image(hsv, "hsv")
+    check_images(hsv, "hsv")
     h, s, v = hsv.unbind(1)
     n = torch.tensor([5.0, 3.0, 1.0], dtype=hsv.dtype, device=hsv.device).view(1, 3, 1, 1)
     k = torch.remainder(n + 6.0 * h.unsqueeze(1), 6.0)

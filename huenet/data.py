@@ -74,6 +74,7 @@ __all__ = [
     "hue_jitter",
     "cache_sample",
     "ensure_data",
+    "atomic_write",
     "work_from_project_root",
 ]
 
@@ -283,7 +284,7 @@ def make_split(
     return Split(train=train, test=test, seed=seed, test_fraction=test_fraction, duplicates=tuple(sorted(groups)))
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder, then rename, so no reader sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -299,7 +300,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 def write_splits(split: Split, path: str | os.PathLike) -> None:
     """Write the split as JSON (atomically)."""
     text = json.dumps(split.to_dict(), indent=1) + "\n"
-    _atomic_write(Path(path), lambda p: p.write_text(text))
+    atomic_write(Path(path), lambda p: p.write_text(text))
 
 
 def read_splits(path: str | os.PathLike) -> Split:
@@ -420,7 +421,7 @@ def save_cache(cache: ImageCache, path: str | os.PathLike) -> None:
         with open(tmp, "wb") as f:
             torch.save(payload, f)
 
-    _atomic_write(Path(path), write)
+    atomic_write(Path(path), write)
 
 
 def load_cache(path: str | os.PathLike) -> ImageCache:

@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from numpy.typing import ArrayLike
 from torch import Tensor, nn
 
+from huenet.color import check_images
 from huenet.losses import cyclic_w1, relative_mi
 
 __all__ = [
@@ -81,12 +82,7 @@ _RANGE_TOL = 1e-6  # values this far outside [0, 1] are rounding, not a bug
 
 def _check_images(x: Tensor, name: str) -> Tensor:
     """Check a ``(B, 3, H, W)`` float image batch in [0, 1]; return it clamped."""
-    if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating tensor in [0, 1], got {x.dtype}")
+    check_images(x, name)
     if x.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
     if not bool(torch.isfinite(x).all()):

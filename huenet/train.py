@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from huenet.data import PairDataset
+from huenet.data import PairDataset, atomic_write
 from huenet.histograms import joint_histogram, soft_histogram
 from huenet.losses import emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input
@@ -100,9 +100,7 @@ def _device(name: str) -> torch.device:
 
 
 def _atomic_save(obj: object, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def save_generator(generator: UNetGenerator, path: str | os.PathLike, **extra: object) -> None:
@@ -249,12 +247,14 @@ def _resume_log(path: Path, step: int) -> None:
             reader = csv.reader(f)
             next(reader, None)
             rows = [r for r in reader if len(r) == len(LOSS_COLUMNS) and r[0].isdigit() and int(r[0]) <= step]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(LOSS_COLUMNS)
-        writer.writerows(rows)
-    os.replace(tmp, path)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(LOSS_COLUMNS)
+            writer.writerows(rows)
+
+    atomic_write(path, write)
 
 
 def train(config: TrainConfig, dataset: PairDataset, out_dir: str | os.PathLike, *, progress: bool = True) -> Path:

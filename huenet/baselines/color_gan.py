@@ -63,7 +63,6 @@ import dataclasses
 import io
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -351,24 +350,14 @@ class _Run:
                 "loss_recon": loss_recon.item()}
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then ``os.replace``: never half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _save_generator(generator: ColorGenerator, config: ColorGANConfig, path: Path, step: int) -> None:
     buffer = io.BytesIO()
     state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
     torch.save({"format": _FORMAT, "model": generator.config(), "config": dataclasses.asdict(config),
                 "state_dict": state, "step": step}, buffer)
-    _atomic_write(path, buffer.getvalue())
+    from huenet.data import atomic_write  # lazily, as above: only training writes files
+
+    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
 def _write_log(rows: list[dict[str, float]], path: Path) -> None:
@@ -376,7 +365,9 @@ def _write_log(rows: list[dict[str, float]], path: Path) -> None:
     writer = csv.writer(text)
     writer.writerow(LOSS_COLUMNS)
     writer.writerows([[f"{r[k]:.6g}" if k != "step" else int(r[k]) for k in LOSS_COLUMNS] for r in rows])
-    _atomic_write(path, text.getvalue().encode())
+    from huenet.data import atomic_write
+
+    atomic_write(path, lambda tmp: tmp.write_bytes(text.getvalue().encode()))
 
 
 def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str | os.PathLike, *,

@@ -95,6 +95,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from huenet.color import check_images
+
 __all__ = [
     "NETWORKS",
     "DEFAULT_LAYERS",
@@ -132,12 +134,7 @@ _SQRT_EPS = 1e-6  # below this |x|, sqrt|x| is continued linearly: finite gradie
 
 
 def _check_rgb(x: Tensor, name: str) -> None:
-    if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating tensor in [0, 1], got {x.dtype}")
+    check_images(x, name)
     if x.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
 

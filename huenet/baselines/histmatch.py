@@ -31,18 +31,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from huenet.color import hsv_to_rgb, rgb_to_hsv
+from huenet.color import check_images, hsv_to_rgb, rgb_to_hsv
 
 __all__ = ["hue_histogram_matching", "match_cyclic"]
-
-
-def _check_rgb(x: Tensor, name: str) -> None:
-    if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating tensor in [0, 1], got {x.dtype}")
 
 
 def _bin_index(h: Tensor, bins: int) -> Tensor:
@@ -128,8 +119,8 @@ def hue_histogram_matching(source: Tensor, target: Tensor, bins: int = 256) -> T
     Returns:
         ``(B, 3, H, W)`` RGB with the source's dtype.
     """
-    _check_rgb(source, "source")
-    _check_rgb(target, "target")
+    check_images(source, "source")
+    check_images(target, "target")
     if target.shape[0] not in (1, source.shape[0]):
         raise ValueError(f"target batch must be 1 or {source.shape[0]}, got {target.shape[0]}")
     b, _, h, w = source.shape

@@ -38,6 +38,8 @@ import math
 import torch
 from torch import Tensor
 
+from huenet.color import check_images
+
 __all__ = ["reinhard", "rgb_to_lab", "lab_to_rgb", "match_moments", "RGB_TO_LMS", "LOG_LMS_TO_LAB"]
 
 # Reinhard et al. 2001, Eq. 4 (the product of their RGB->XYZ and XYZ->LMS matrices).
@@ -60,15 +62,6 @@ _LAB_TO_LOG_LMS = torch.linalg.inv(LOG_LMS_TO_LAB)
 EPS = 1.0 / 255.0
 
 
-def _check_rgb(x: Tensor, name: str) -> None:
-    if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating tensor in [0, 1], got {x.dtype}")
-
-
 def _apply(matrix: Tensor, x: Tensor) -> Tensor:
     """``(3, 3) @`` every pixel of a ``(B, 3, H, W)`` tensor."""
     return torch.einsum("ij,bjhw->bihw", matrix.to(x.device, x.dtype), x)
@@ -86,7 +79,7 @@ def rgb_to_lab(rgb: Tensor, eps: float = EPS) -> Tensor:
     Returns:
         ``(B, 3, H, W)`` float64 tensor: channels l, alpha, beta.
     """
-    _check_rgb(rgb, "rgb")
+    check_images(rgb, "rgb")
     x = rgb.to(torch.float64)
     if eps > 0:
         x = x.clamp_min(eps)
@@ -102,7 +95,7 @@ def lab_to_rgb(lab: Tensor) -> Tensor:
     Returns:
         ``(B, 3, H, W)`` float64 RGB, not clipped (it may leave [0, 1]).
     """
-    _check_rgb(lab, "lab")
+    check_images(lab, "lab")
     lms = torch.pow(10.0, _apply(_LAB_TO_LOG_LMS, lab.to(torch.float64)))
     return _apply(_LMS_TO_RGB, lms)
 
@@ -140,8 +133,8 @@ def reinhard(source: Tensor, target: Tensor, *, clip: bool = True, eps: float = 
     Returns:
         ``(B, 3, H, W)`` RGB with the source's dtype.
     """
-    _check_rgb(source, "source")
-    _check_rgb(target, "target")
+    check_images(source, "source")
+    check_images(target, "target")
     if target.shape[0] not in (1, source.shape[0]):
         raise ValueError(f"target batch must be 1 or {source.shape[0]}, got {target.shape[0]}")
     out = lab_to_rgb(match_moments(rgb_to_lab(source, eps), rgb_to_lab(target, eps)))
