@@ -1,4 +1,4 @@
-"""The ``huenet`` command line: ``huenet transfer SOURCE TARGET -o OUT``.
+"""The ``huenet`` command line: ``huenet transfer SOURCE TARGET -o OUT`` (or ``SOURCE --color '#aabbcc'``).
 
 Bad input ends with one line on stderr (``huenet: error: ...``) and exit status
 2, never a traceback; outputs are written to a temporary file beside the
@@ -18,8 +18,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from huenet import __version__
-from huenet.transfer import (DEFAULT_MAX_MEGAPIXELS, MIN_SIDE, TransferError, get_method, methods, preload,
-                             read_rgb, transfer)
+from huenet.files import atomic_write
+from huenet.transfer import (DEFAULT_MAX_MEGAPIXELS, MIN_SIDE, TransferError, check_color_arguments, get_method, methods,
+                             preload, read_rgb, transfer)
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
@@ -27,6 +28,11 @@ _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 _TRANSFER_EPILOG = f"""\
 methods:
 {{methods}}
+
+colours:
+  feature-matching and color-gan (Soiffer & Zhang 2018) recolour towards one
+  mean RGB colour: TARGET's mean colour, or --color '#aabbcc' given instead of
+  TARGET. The other methods take TARGET's colour distribution.
 
 images:
   Any size: the generator is fully convolutional, so each photo is processed at
@@ -60,8 +66,8 @@ def _method_lines() -> str:
     lines = []
     for name, spec in methods().items():
         model = f" Model file: --model, default {spec.default_model}." if spec.needs_model else ""
-        lines.append(textwrap.fill(f"{spec.description}.{model}", 79, initial_indent=f"  {name:<11}",
-                                   subsequent_indent=" " * 13))
+        lines.append(textwrap.fill(f"{spec.description}.{model}", 79, initial_indent=f"  {name:<17}",
+                                   subsequent_indent=" " * 19))
     return "\n".join(lines)
 
 
@@ -88,20 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "transfer",
         help="paint SOURCE (an image or a folder of images) with TARGET's colours",
-        description="Paint SOURCE with TARGET's colours and write the result to OUT.\n"
+        description="Paint SOURCE with TARGET's colours (or recolour it towards --color) and write the result "
+                    "to OUT.\n"
                     "With a folder as SOURCE, paint every image in it and write them under the folder OUT.",
         epilog=_TRANSFER_EPILOG.format(methods=_method_lines()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.add_argument("source", type=Path, metavar="SOURCE", help="image to recolour, or a folder of images")
-    sub.add_argument("target", type=Path, metavar="TARGET", help="image whose colours are taken")
+    sub.add_argument("target", type=Path, metavar="TARGET", nargs="?",
+                     help="image whose colours are taken (colour methods: or give --color instead)")
     sub.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
                      help="output image (an existing folder: OUT/<source name>); with a folder SOURCE, the output "
                           "folder (created if missing)")
     sub.add_argument("--method", default="huenet", choices=list(methods()), help="transfer method (default: huenet)")
     sub.add_argument("--model", type=Path, metavar="PATH",
-                     help="model file of a method that needs one (huenet: a generator.pt; default "
-                          f"{get_method('huenet').default_model}, relative to the current directory)")
+                     help="model file of a method that needs one (default: huenet "
+                          f"{get_method('huenet').default_model}, color-gan {get_method('color-gan').default_model}; "
+                          "relative to the current directory)")
+    sub.add_argument("--color", metavar="'#RRGGBB'",
+                     help="feature-matching and color-gan: the mean colour to reach, instead of TARGET's")
     sub.add_argument("--max-megapixels", type=_megapixels, default=DEFAULT_MAX_MEGAPIXELS, metavar="N",
                      help=f"refuse larger images (default {DEFAULT_MAX_MEGAPIXELS:g}; 0: no limit)")
     return parser
@@ -136,23 +147,22 @@ def _check_output(out: Path, inputs: Sequence[Path]) -> None:
 
 
 def _save(image: Image.Image, out: Path) -> None:
-    """Write atomically: a temporary file in the output folder, then ``os.replace``."""
+    """Write atomically (no partial file on failure)."""
     fmt = _format_of(out)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as file:
-            image.save(file, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
-        os.replace(tmp, out)
+        atomic_write(out, lambda tmp: image.save(tmp, format=fmt, **_SAVE_OPTIONS.get(fmt, {})))
     except (OSError, ValueError) as err:  # Pillow raises either for a format that cannot hold the image
         raise TransferError(f"cannot write {out}: {getattr(err, 'strerror', None) or err}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+
+
+def _inputs(*paths: Path | None) -> list[Path]:
+    return [p for p in paths if p is not None]
 
 
 def _transfer_file(args: argparse.Namespace) -> int:
     out = args.output / args.source.name if args.output.is_dir() else args.output
-    _check_output(out, [args.source, args.target])
-    image = transfer(args.source, args.target, method=args.method, model=args.model,
+    _check_output(out, _inputs(args.source, args.target))
+    image = transfer(args.source, args.target, method=args.method, model=args.model, color=args.color,
                      max_megapixels=args.max_megapixels)
     _save(image, out)
     return EXIT_OK
@@ -173,8 +183,11 @@ def _transfer_folder(args: argparse.Namespace) -> int:
     files = _image_files(args.source)
     if not files:
         raise TransferError(f"no image files in {args.source}")
-    # decode the target and load the model once, so that a bad one fails once, not once per image
-    target = read_rgb(args.target, name=str(args.target), max_megapixels=args.max_megapixels)
+    # check the arguments, decode the target and load the model once, so that a bad one fails once,
+    # not once per image
+    check_color_arguments(get_method(args.method), args.target is not None, args.color)
+    target = None if args.target is None else read_rgb(args.target, name=str(args.target),
+                                                       max_megapixels=args.max_megapixels)
     preload(args.method, args.model)
     try:
         args.output.mkdir(parents=True, exist_ok=True)
@@ -184,8 +197,8 @@ def _transfer_folder(args: argparse.Namespace) -> int:
     for path in tqdm(files, desc="huenet transfer", unit="image", disable=None):
         out = args.output / path.name
         try:
-            _check_output(out, [path, args.target])
-            _save(transfer(path, target, method=args.method, model=args.model,
+            _check_output(out, _inputs(path, args.target))
+            _save(transfer(path, target, method=args.method, model=args.model, color=args.color,
                            max_megapixels=args.max_megapixels), out)
         except TransferError as err:
             failed += 1

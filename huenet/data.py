@@ -33,8 +33,7 @@ import hashlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -48,6 +47,7 @@ from torchvision.datasets import Flowers102
 from torchvision.datasets.folder import default_loader
 
 from huenet.color import rgb_to_hsv
+from huenet.files import atomic_write
 
 __all__ = [
     "DataError",
@@ -74,7 +74,6 @@ __all__ = [
     "hue_jitter",
     "cache_sample",
     "ensure_data",
-    "atomic_write",
     "work_from_project_root",
 ]
 
@@ -282,19 +281,6 @@ def make_split(
     train = tuple(n for n in shuffled if side[n] == "train")
     test = tuple(n for n in shuffled if side[n] == "test")
     return Split(train=train, test=test, seed=seed, test_fraction=test_fraction, duplicates=tuple(sorted(groups)))
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename, so no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_splits(split: Split, path: str | os.PathLike) -> None:
@@ -563,6 +549,23 @@ class PairDataset(Dataset):
         hsv = rgb_to_hsv(rgb)
         b = items.numel()
         return {"source": hsv[:b], "target": hsv[b:], "source_index": src, "target_index": tgt}
+
+    def batches(self, batch_size: int, start: int = 0) -> Iterator[dict[str, Tensor]]:
+        """Batches ``start, start + 1, ...`` of an endless stream: epoch after epoch of full batches.
+
+        Batch ``k`` is a function of ``(seed, k)`` only, so a resumed training run
+        (which starts at its step) sees the batches an uninterrupted one would.
+        """
+        per_epoch = len(self) // batch_size
+        if per_epoch < 1:
+            raise ValueError(f"batch_size {batch_size} is larger than the {len(self)} pairs")
+        k = start
+        while True:
+            epoch, slot = divmod(k, per_epoch)
+            if self.epoch != epoch:
+                self.set_epoch(epoch)
+            yield self.batch(torch.arange(slot * batch_size, (slot + 1) * batch_size))
+            k += 1
 
     def __getitem__(self, i: int) -> dict[str, Tensor]:
         out = self.batch([i])

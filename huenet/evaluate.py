@@ -83,14 +83,16 @@ def score(
 
     Args:
         source, target: ``(N, 3, H, W)`` RGB pairs.
-        outputs: method name -> ``(N, 3, H, W)`` RGB outputs for those pairs.
+        outputs: method name -> ``(n, 3, H, W)`` RGB outputs for the first ``n <= N`` pairs (a
+            method too slow for all of them, e.g. feature matching, is scored on a prefix).
         features: EfficientNet-Lite0 features; with ``real`` it adds ``realism_fd``.
         real: ``(M, 3, H', W')`` real test images, the reference set of the realism distance.
 
     Returns:
         ``{"emd_tar_src": (N,), "rel_mi_src_tar": (N,), "methods": {name: {"emd_tar_out": (N,),
-        "rel_mi_src_out": (N,), "ssim": (N,), "realism_fd": float}}}``, plus ``"realism_fd_sources"``:
-        the distance of the untouched sources, the floor a method can reach.
+        "rel_mi_src_out": (N,), "ssim": (N,), "realism_fd": float}}}`` (``(n,)`` for a prefix), plus
+        ``"realism_fd_sources"``: the distance of the untouched sources, the floor a method can reach. A
+        Frechet distance from fewer outputs is biased upwards: compare a prefix's at equal ``n``.
     """
     result: dict = {"emd_tar_src": hue_emd(target, source), "rel_mi_src_tar": hue_relative_mi(source, target),
                     "methods": {}}
@@ -98,10 +100,12 @@ def score(
     if real_feats is not None:
         result["realism_fd_sources"] = realism_fd(features(source), real_feats)
     for name, out in outputs.items():
-        if out.shape != source.shape:
-            raise ValueError(f"method {name!r} returned {tuple(out.shape)}, expected {tuple(source.shape)}")
-        scores = {"emd_tar_out": hue_emd(target, out), "rel_mi_src_out": hue_relative_mi(source, out),
-                  "ssim": grey_ssim(source, out)}
+        if out.shape[1:] != source.shape[1:] or not 1 <= out.shape[0] <= source.shape[0]:
+            raise ValueError(f"method {name!r} returned {tuple(out.shape)}, expected {tuple(source.shape)} "
+                             "or a prefix of it")
+        n = out.shape[0]
+        scores = {"emd_tar_out": hue_emd(target[:n], out), "rel_mi_src_out": hue_relative_mi(source[:n], out),
+                  "ssim": grey_ssim(source[:n], out)}
         if real_feats is not None:
             scores["realism_fd"] = realism_fd(features(out), real_feats)
         result["methods"][name] = scores
@@ -124,7 +128,8 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
     if "realism_fd_sources" in scores:
         summary["realism_fd_sources"] = round(scores["realism_fd_sources"], 2)
     for name, values in scores["methods"].items():
-        entry = {k: _ci(v, n_boot, seed) for k, v in values.items() if k != "realism_fd"}
+        entry: dict = {"pairs": int(len(values["emd_tar_out"]))}
+        entry |= {k: _ci(v, n_boot, seed) for k, v in values.items() if k != "realism_fd"}
         if "realism_fd" in values:
             entry["realism_fd"] = round(values["realism_fd"], 2)
         summary["methods"][name] = entry
@@ -145,7 +150,7 @@ def per_pair_table(scores: Mapping, full: str = "huenet", no_mi: str = "huenet_n
 
 
 def summary_table(summary: Mapping) -> pd.DataFrame:
-    """One row per method: mean [95% CI] of each metric, as strings, plus the realism distance."""
+    """One row per method: its pairs, mean [95% CI] of each metric, as strings, and the realism distance."""
 
     def fmt(entry: Mapping) -> str:
         return f"{entry['mean']:.3f} [{entry['ci95'][0]:.3f}, {entry['ci95'][1]:.3f}]"
@@ -153,6 +158,7 @@ def summary_table(summary: Mapping) -> pd.DataFrame:
     rows = {}
     for name, entry in summary["methods"].items():
         rows[name] = {
+            "pairs": entry["pairs"],
             "EMD TAR-OUT": fmt(entry["emd_tar_out"]),
             "rel. MI SRC-OUT": fmt(entry["rel_mi_src_out"]),
             "grey SSIM SRC-OUT": fmt(entry["ssim"]),

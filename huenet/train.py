@@ -5,36 +5,29 @@ and one generator step with
 
     L_G = L_adv + lambda_EMD * L_EMD(hue_out, hue_target) + lambda_MI * L_MI(hue_source, hue_out)
 
-A run lives in one folder::
+A run lives in one folder (see :mod:`huenet.loop` for the checkpoint and the resume)::
 
     checkpoint.pt   everything needed to continue (networks, optimisers, RNG, step)
     losses.csv      one row per step
     generator.pt    the final generator: weights + the config that rebuilds it
-
-Checkpoints are written to a temporary file and moved into place with
-``os.replace``, so a crash never leaves a half-written one. Calling
-:func:`train` again on the same folder continues from the last checkpoint; the
-batches are a function of ``(seed, step)`` and the RNG state is restored, so an
-interrupted and resumed run ends with the same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
-from huenet.data import PairDataset, atomic_write
+from huenet.data import PairDataset
+from huenet.files import atomic_write
 from huenet.histograms import joint_histogram, soft_histogram
+from huenet.loop import config_from_dict, train_resumably
 from huenet.losses import emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input
 
@@ -82,11 +75,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown training parameters: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "training")
 
 
 class TrainingDiverged(RuntimeError):
@@ -99,14 +88,11 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _atomic_save(obj: object, path: Path) -> None:
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
-
-
 def save_generator(generator: UNetGenerator, path: str | os.PathLike, **extra: object) -> None:
     """Write ``generator.pt``: weights, the config that rebuilds the network, and ``extra`` metadata."""
     state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
-    _atomic_save({"format": "huenet-generator-1", "config": generator.config(), "state_dict": state, **extra}, Path(path))
+    blob = {"format": "huenet-generator-1", "config": generator.config(), "state_dict": state, **extra}
+    atomic_write(path, lambda tmp: torch.save(blob, tmp))
 
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> UNetGenerator:
@@ -199,7 +185,6 @@ class _Run:
 
     def state(self) -> dict:
         return {
-            "config": dataclasses.asdict(self.config),
             "step": self.step,
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
@@ -218,43 +203,6 @@ class _Run:
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
-
-
-def _same_run(saved: dict, config: TrainConfig) -> bool:
-    current = dataclasses.asdict(config)
-    return all(saved.get(k) == current[k] for k in _RUN_DEFINING)
-
-
-def _batches(dataset: PairDataset, batch_size: int, start_step: int) -> Iterator[dict[str, Tensor]]:
-    """Batch of every step from ``start_step`` on: step s is a function of (seed, s) only."""
-    per_epoch = len(dataset) // batch_size
-    if per_epoch < 1:
-        raise ValueError(f"batch_size {batch_size} is larger than the {len(dataset)} training pairs")
-    step = start_step
-    while True:
-        epoch, slot = divmod(step, per_epoch)
-        if dataset.epoch != epoch:
-            dataset.set_epoch(epoch)
-        yield dataset.batch(torch.arange(slot * batch_size, (slot + 1) * batch_size))
-        step += 1
-
-
-def _resume_log(path: Path, step: int) -> None:
-    """Keep the logged rows up to ``step`` (rows after the last checkpoint are redone)."""
-    rows: list[list[str]] = []
-    if path.exists():
-        with path.open(newline="") as f:
-            reader = csv.reader(f)
-            next(reader, None)
-            rows = [r for r in reader if len(r) == len(LOSS_COLUMNS) and r[0].isdigit() and int(r[0]) <= step]
-
-    def write(tmp: Path) -> None:
-        with tmp.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(LOSS_COLUMNS)
-            writer.writerows(rows)
-
-    atomic_write(path, write)
 
 
 def train(config: TrainConfig, dataset: PairDataset, out_dir: str | os.PathLike, *, progress: bool = True) -> Path:
@@ -277,36 +225,16 @@ def train(config: TrainConfig, dataset: PairDataset, out_dir: str | os.PathLike,
     out.mkdir(parents=True, exist_ok=True)
     device = _device(config.device)
     run = _Run(config, device)
-    checkpoint, log_path = out / "checkpoint.pt", out / "losses.csv"
-    if checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        if _same_run(state["config"], config):
-            run.load(state)
-        else:
-            print(f"{checkpoint} belongs to a run with other settings; starting afresh")
-    _resume_log(log_path, run.step)
-
-    bar = tqdm(total=config.steps, initial=min(run.step, config.steps), disable=not progress, desc="train",
-               dynamic_ncols=True)
-    running: dict[str, float] = {}
     run.generator.train()
     run.discriminator.train()
-    with log_path.open("a", newline="") as log:
-        writer = csv.writer(log)
-        batches = _batches(dataset, config.batch_size, run.step)
-        while run.step < config.steps:
-            batch = next(batches)
-            started = time.perf_counter()
-            losses = run.train_step(batch["source"].to(device), batch["target"].to(device))
-            writer.writerow([run.step, *(f"{losses[k]:.6g}" for k in LOSS_COLUMNS[1:-1]),
-                             f"{time.perf_counter() - started:.4f}"])
-            running = {k: 0.9 * running.get(k, v) + 0.1 * v for k, v in losses.items()}
-            bar.set_postfix({k.removeprefix("loss_"): f"{v:.3g}" for k, v in running.items()}, refresh=False)
-            bar.update(1)
-            if run.step % config.checkpoint_every == 0 or run.step == config.steps:
-                log.flush()
-                _atomic_save(run.state(), checkpoint)
-    bar.close()
+
+    def step(batches: Iterator[dict[str, Tensor]]) -> dict[str, float]:
+        batch = next(batches)
+        return run.train_step(batch["source"].to(device), batch["target"].to(device))
+
+    train_resumably(run, step, lambda start: dataset.batches(config.batch_size, start), out, steps=config.steps,
+                    checkpoint_every=config.checkpoint_every, config=dataclasses.asdict(config),
+                    run_defining=_RUN_DEFINING, columns=LOSS_COLUMNS, desc="train", progress=progress)
     final = out / "generator.pt"
     save_generator(run.generator, final, step=run.step, train_config=dataclasses.asdict(config))
     return final

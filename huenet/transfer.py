@@ -3,7 +3,13 @@
     import huenet
     out = huenet.transfer("flower.jpg", "sunset.jpg")                   # Hue-Net, models/full/generator.pt
     out = huenet.transfer("flower.jpg", "sunset.jpg", method="reinhard")
+    out = huenet.transfer("flower.jpg", color="#d04a8c", method="feature-matching")  # a colour, no target image
     out.save("out.png")
+
+Colour methods (``uses_color=True``: ``feature-matching``, ``color-gan``, the
+two systems of Soiffer & Zhang 2018) recolour the source towards one mean RGB
+colour rather than a hue distribution: the target image's mean colour, or a
+colour given directly (``color='#aabbcc'``, ``--color``) instead of a target.
 
 ``huenet.transfer`` (the function) shadows this module as an attribute of the
 package; the module's other names are imported as usual, e.g.
@@ -12,6 +18,8 @@ package; the module's other names are imported as usual, e.g.
 Methods live in a registry. A method is a function ``(source_rgb, target_rgb,
 **options) -> rgb`` on ``(1, 3, H, W)`` and ``(1, 3, h, w)`` float tensors in
 [0, 1] returning ``(1, 3, H, W)``; it runs under ``torch.inference_mode``. A
+colour method gets ``color=``, a ``(1, 3)`` RGB tensor, and ``target`` may be
+``None``. A
 method that needs a model file is registered with ``needs_model=True`` and gets
 ``model=`` the file's path, or what its ``load_model(path)`` returns (loaded
 once per file and cached). The package's methods are registered at the end of
@@ -55,7 +63,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,21 +74,26 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 from torch.nn import functional as F
 
-from huenet.baselines import hue_histogram_matching, reinhard
+from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, mean_color, parse_color, reinhard
+from huenet.baselines.color_gan import load_color_gan
 from huenet.color import rgb_to_hsv
 from huenet.models import UNetGenerator, generator_input, painted_rgb
 
-__all__ = ["transfer", "register_method", "get_method", "methods", "preload", "read_rgb", "to_image", "inference_generator",
-           "Method", "TransferError", "DEFAULT_MODEL", "DEFAULT_MAX_MEGAPIXELS", "MIN_SIDE"]
+__all__ = ["transfer", "register_method", "get_method", "methods", "preload", "read_rgb", "read_color", "check_color_arguments",
+           "to_image", "inference_generator", "Method", "TransferError", "DEFAULT_MODEL", "DEFAULT_COLOR_GAN",
+           "DEFAULT_MAX_MEGAPIXELS", "MIN_SIDE"]
 
 DEFAULT_MODEL = Path("models/full/generator.pt")
 """The pipeline's trained generator, relative to the current directory."""
+DEFAULT_COLOR_GAN = Path("models/color_gan/generator.pt")
+"""The pipeline's trained colour-GAN generator (stage ``color_gan``), relative to the current directory."""
 MIN_SIDE = 16
 """Smallest accepted side in pixels: fewer pixels carry no colour distribution worth transferring."""
 DEFAULT_MAX_MEGAPIXELS = 16.0
 """Room for a 12-megapixel phone photo; about 6 GiB peak with the CPU-profile generator, 7 GiB at paper scale."""
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray | Tensor
+ColorInput = str | Sequence[float] | Tensor
 TransferFn = Callable[..., Tensor]
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
@@ -99,13 +112,15 @@ class Method:
     default_model: Path | None = None
     load_model: Callable[[Path], Any] | None = None
     description: str = ""
+    uses_color: bool = False
 
 
 _METHODS: dict[str, Method] = {}
 
 
 def register_method(name: str, fn: TransferFn, *, needs_model: bool = False, default_model: str | os.PathLike | None = None,
-                    load_model: Callable[[Path], Any] | None = None, description: str = "") -> None:
+                    load_model: Callable[[Path], Any] | None = None, description: str = "",
+                    uses_color: bool = False) -> None:
     """Make ``fn`` available as ``transfer(..., method=name)`` and ``huenet transfer --method name``.
 
     Args:
@@ -117,13 +132,15 @@ def register_method(name: str, fn: TransferFn, *, needs_model: bool = False, def
             it raises ``ValueError`` (shown to the user) for a missing or bad
             file. Without it ``fn`` gets the path.
         description: one line for ``huenet transfer --help``.
+        uses_color: ``fn`` takes ``color=`` (a ``(1, 3)`` RGB tensor): the target's
+            mean colour, or the caller's ``color``.
     """
     if name in _METHODS:
         raise ValueError(f"transfer method {name!r} is already registered")
     if not needs_model and (default_model is not None or load_model is not None):
         raise ValueError(f"method {name!r}: default_model and load_model need needs_model=True")
     _METHODS[name] = Method(name, fn, needs_model, Path(default_model) if default_model is not None else None,
-                            load_model, description)
+                            load_model, description, uses_color)
 
 
 def methods() -> dict[str, Method]:
@@ -315,6 +332,29 @@ def _reflect_pad(x: Tensor, multiple: int) -> tuple[Tensor, tuple[slice, slice]]
     return x, crop
 
 
+def read_color(color: ColorInput) -> Tensor:
+    """A colour as a ``(1, 3)`` float32 RGB tensor in [0, 1].
+
+    Args:
+        color: ``'#aabbcc'`` (or ``'aabbcc'``), or three numbers in [0, 1] (a sequence or a tensor).
+
+    Raises:
+        TransferError: anything else.
+    """
+    if isinstance(color, str):
+        try:
+            return parse_color(color).reshape(1, 3)
+        except ValueError as err:
+            raise TransferError(str(err)) from None
+    try:
+        rgb = torch.as_tensor(color, dtype=torch.float32).reshape(1, 3)
+    except (TypeError, ValueError, RuntimeError):
+        raise TransferError(f"colour must be '#aabbcc' or three numbers in [0, 1], got {color!r}") from None
+    if not bool(((rgb >= 0) & (rgb <= 1)).all()):  # also refuses nan
+        raise TransferError(f"colour must be '#aabbcc' or three numbers in [0, 1], got {color!r}")
+    return rgb
+
+
 def _huenet(source: Tensor, target: Tensor, *, model: UNetGenerator) -> Tensor:
     source_hsv = rgb_to_hsv(source)
     padded, (rows, cols) = _reflect_pad(generator_input(source_hsv, rgb_to_hsv(target)), model.multiple)
@@ -328,23 +368,55 @@ register_method("reinhard", lambda source, target: reinhard(source, target),
                 description="Reinhard et al. 2001: mean and std of each l-alpha-beta channel become the target's")
 register_method("histmatch", lambda source, target: hue_histogram_matching(source, target),
                 description="cyclic hue histogram matching; saturation and value stay the source's")
+register_method("feature-matching", lambda source, target, *, color: feature_matching(source, color), uses_color=True,
+                description="Soiffer & Zhang 2018, 3.1: gradient descent on the pixels towards a mean colour while "
+                            "keeping EfficientNet-Lite0 features (about 7 s per 256 x 256 image on 2 CPU cores)")
+register_method("color-gan", lambda source, target, *, color, model: color_gan(source, color, model=model),
+                needs_model=True, default_model=DEFAULT_COLOR_GAN, load_model=load_color_gan, uses_color=True,
+                description="Soiffer & Zhang 2018, 3.2: a colour-conditioned WGAN-GP generator recolours towards a "
+                            "mean colour")
 
 
 # ---------------------------------------------------------------- the API
 
 
-def transfer(source: ImageInput, target: ImageInput, *, method: str = "huenet", model: str | os.PathLike | None = None,
+def check_color_arguments(method: Method, has_target: bool, color: ColorInput | None) -> Tensor | None:
+    """Check that ``method`` gets what it takes; return ``color`` as a ``(1, 3)`` tensor (``None`` if not given).
+
+    A colour method takes a target image or a colour (one of them); the others take a target image and no colour.
+
+    Raises:
+        TransferError: the wrong combination, or a malformed colour.
+    """
+    if not method.uses_color:
+        if color is not None:
+            raise TransferError(f"method {method.name!r} takes its colours from a target image, not a colour; "
+                                f"colour methods: {', '.join(n for n, m in _METHODS.items() if m.uses_color)}")
+        if not has_target:
+            raise TransferError(f"method {method.name!r} needs a target image")
+        return None
+    if has_target == (color is not None):
+        raise TransferError(f"method {method.name!r} needs a target image or a colour (one of them, not both)")
+    return None if color is None else read_color(color)
+
+
+def transfer(source: ImageInput, target: ImageInput | None = None, *, method: str = "huenet",
+             model: str | os.PathLike | None = None, color: ColorInput | None = None,
              max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS) -> Image.Image:
     """Paint ``source`` with ``target``'s colours.
 
     Args:
         source: the image to recolour: a path, a PIL image, an ``H x W x 3``
             array (uint8, or float in [0, 1]) or a ``(1, 3, H, W)`` tensor.
-        target: the image whose colours are taken, same kinds; any size.
-        method: a registered method: ``huenet``, ``reinhard``, ``histmatch``, ...
+        target: the image whose colours are taken, same kinds; any size. A
+            colour method may get ``color`` instead.
+        method: a registered method: ``huenet``, ``reinhard``, ``histmatch``,
+            ``feature-matching``, ``color-gan``, ...
         model: the model file of a method that needs one (``huenet``: a
-            ``generator.pt``; default :data:`DEFAULT_MODEL`, relative to the
-            current directory).
+            ``generator.pt``, default :data:`DEFAULT_MODEL`; ``color-gan``:
+            default :data:`DEFAULT_COLOR_GAN`; relative to the current directory).
+        color: colour methods only, instead of ``target``: ``'#aabbcc'`` or three
+            numbers in [0, 1], the mean colour to reach.
         max_megapixels: refuse larger images (see the module docstring);
             ``None`` for no limit.
 
@@ -355,8 +427,11 @@ def transfer(source: ImageInput, target: ImageInput, *, method: str = "huenet", 
         TransferError: bad input (one line, fit to show a user).
     """
     spec = get_method(method)
+    color_rgb = check_color_arguments(spec, target is not None, color)
     options = _model_option(spec, model)
     source_rgb = read_rgb(source, name="source", max_megapixels=max_megapixels)
-    target_rgb = read_rgb(target, name="target", max_megapixels=max_megapixels)
+    target_rgb = None if target is None else read_rgb(target, name="target", max_megapixels=max_megapixels)
+    if spec.uses_color:
+        options["color"] = mean_color(target_rgb) if color_rgb is None else color_rgb
     with torch.inference_mode():
         return to_image(spec.fn(source_rgb, target_rgb, **options))

@@ -61,6 +61,10 @@ def _incompatible_model(work: Path) -> list[str]:
     return ["transfer", "source.png", "target.jpg", "-o", "out.png", "--model", "old.pt"]
 
 
+def _color(work: Path) -> list[str]:
+    return ["transfer", "source.png", "--color", "#3366cc", "--method", "feature-matching", "-o", "out.png"]
+
+
 # bad case: (set-up returning the arguments, expected message)
 BAD: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "missing source": (lambda work: ["transfer", "nope.png", "target.jpg", "-o", "out.png", "--method", "reinhard"],
@@ -73,6 +77,12 @@ BAD: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "missing model": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "out.png"],
                       "models/full/generator.pt"),
     "incompatible model": (_incompatible_model, "does not match this version"),
+    "colour for huenet": (lambda work: ["transfer", "source.png", "--color", "#3366cc", "-o", "out.png"],
+                          "takes its colours from a target image"),
+    "no target, no colour": (lambda work: ["transfer", "source.png", "-o", "out.png", "--method", "feature-matching"],
+                             "needs a target image or a colour"),
+    "bad colour": (lambda work: ["transfer", "source.png", "--color", "blue", "--method", "feature-matching",
+                                 "-o", "out.png"], "6 hex digits"),
 }
 
 
@@ -95,7 +105,7 @@ def _files(folder: Path) -> dict[Path, bytes]:
 
 @pytest.fixture(scope="module")
 def commands(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Command]]:
-    setups = {"one file": _one_file, "folder": _folder, **{case: setup for case, (setup, _) in BAD.items()}}
+    setups = {"one file": _one_file, "folder": _folder, "colour": _color, **{case: setup for case, (setup, _) in BAD.items()}}
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the commands run side by side
     started = {}
     for name, setup in setups.items():
@@ -130,7 +140,8 @@ def test_help_explains_methods_model_limits_and_exit_codes(capsys: pytest.Captur
     with pytest.raises(SystemExit):
         main(["transfer", "--help"])
     text = capsys.readouterr().out
-    for needle in ("huenet ", "reinhard ", "histmatch ", "models/full/generator.pt", f"at least {MIN_SIDE} pixels",
+    for needle in ("huenet ", "reinhard ", "histmatch ", "feature-matching ", "color-gan ", "--color",
+                   "models/full/generator.pt", "models/color_gan/generator.pt", f"at least {MIN_SIDE} pixels",
                    f"--max-megapixels (default {DEFAULT_MAX_MEGAPIXELS:g})", "composited over white", "exit status",
                    "130"):
         assert needle in text, needle
@@ -161,6 +172,15 @@ def test_folder_writes_the_good_images_and_reports_the_bad(commands: dict[str, C
     written = sorted(p.name for p in out.iterdir())
     assert written == ["alpha.png", "cmyk.jpg", "grey.png", "palette.png", "rgb.png", "sixteen.png"]
     assert all(size_of(out / name) == (24, 20) for name in written)
+
+
+def test_a_colour_instead_of_a_target(commands: dict[str, Command]) -> None:
+    command = commands["colour"]
+    status, stderr = command.result()
+    assert status == 0 and stderr == "", stderr
+    with Image.open(command.cwd / "out.png") as image:
+        mean = np.asarray(image.convert("RGB")).reshape(-1, 3).mean(0)
+    np.testing.assert_allclose(mean, [0x33, 0x66, 0xCC], atol=6)
 
 
 @pytest.mark.parametrize("case", list(BAD))

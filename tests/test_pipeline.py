@@ -43,7 +43,7 @@ def _papermill_args(cmd: str) -> tuple[str, str, set[str]]:
     return words[1], words[2], {words[i + 1] for i, w in enumerate(words) if w == "-p"}
 
 
-@pytest.mark.parametrize("stage", ["data", "histogram_layers"])
+@pytest.mark.parametrize("stage", ["data", "histogram_layers", "color_gan", "ablations", "table1"])
 def test_stage_runs_its_notebook_with_known_parameters(stage):
     spec = _stages()[stage]
     source, output, names = _papermill_args(spec["cmd"])
@@ -92,8 +92,8 @@ def test_dvc_repro_data_at_smoke_scale(tmp_path):
         pytest.skip(f"DVC remote {remote} not found")
     repo = tmp_path / "repo"
     repo.mkdir()
-    for rel in ("dvc.yaml", "data.dvc", ".dvcignore", "pyproject.toml", "notebooks/01-data.ipynb",
-                "huenet/data.py", "huenet/color.py"):
+    code = [dep for dep in _stages()["data"]["deps"] if dep.startswith("huenet/")]
+    for rel in ("dvc.yaml", "data.dvc", ".dvcignore", "pyproject.toml", "notebooks/01-data.ipynb", *code):
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, repo / rel)
     if (ROOT / "dvc.lock").is_file():  # as in a clone: the lock of the full run, which smoke params invalidate

@@ -303,7 +303,8 @@ def test_a_few_gan_steps_train_save_and_apply(tmp_path, one_thread):
     data = synthetic_pairs(crop_size=16)
     path = train_color_gan(_tiny_config(), data, tmp_path / "a", progress=False)
     assert path.name == "generator.pt"
-    assert sorted(p.name for p in path.parent.iterdir()) == ["generator.pt", "losses.csv"]  # no temp files left
+    # no temp files left
+    assert sorted(p.name for p in path.parent.iterdir()) == ["checkpoint.pt", "generator.pt", "losses.csv"]
     rows = (path.parent / "losses.csv").read_text().splitlines()
     assert rows[0].startswith("step,loss_d,wasserstein,gradient_penalty") and len(rows) == 3
     gen = load_color_gan(path)
@@ -316,6 +317,22 @@ def test_a_few_gan_steps_train_save_and_apply(tmp_path, one_thread):
     again = load_color_gan(again_path)
     for a, b in zip(gen.state_dict().values(), again.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_gan_run_continues_from_its_checkpoint_to_the_same_weights(tmp_path, one_thread):
+    train_color_gan(_tiny_config(steps=2, checkpoint_every=1), synthetic_pairs(crop_size=16), tmp_path / "a",
+                    progress=False)
+    resumed = train_color_gan(_tiny_config(steps=4), synthetic_pairs(crop_size=16), tmp_path / "a", progress=False)
+    straight = train_color_gan(_tiny_config(steps=4), synthetic_pairs(crop_size=16), tmp_path / "b", progress=False)
+    for a, b in zip(load_color_gan(resumed).state_dict().values(), load_color_gan(straight).state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    steps = [int(r.split(",")[0]) for r in (tmp_path / "a" / "losses.csv").read_text().splitlines()[1:]]
+    assert steps == [1, 2, 3, 4]
+    # A checkpoint of another run (here: another learning rate) is not resumed.
+    other = train_color_gan(_tiny_config(steps=4, lr=2e-3), synthetic_pairs(crop_size=16), tmp_path / "a",
+                            progress=False)
+    assert any(not torch.equal(a, b) for a, b in zip(load_color_gan(other).state_dict().values(),
+                                                     load_color_gan(straight).state_dict().values()))
 
 
 def test_gan_rejects_bad_inputs(tmp_path):

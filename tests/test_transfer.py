@@ -15,6 +15,7 @@ from PIL import Image
 import huenet
 from huenet.color import rgb_to_hsv
 from huenet.models import UNetGenerator, generator_input, painted_rgb
+from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, _save_generator
 from huenet.train import load_generator, save_generator
 from huenet.transfer import MIN_SIDE, TransferError, _reflect_pad, read_rgb, register_method, to_image
 
@@ -46,12 +47,44 @@ def test_package_attribute_is_the_function_and_the_module_still_imports() -> Non
     assert huenet.__version__
 
 
-@pytest.mark.parametrize("method", ["huenet", "reinhard", "histmatch"])
-def test_every_method_keeps_the_source_size(method: str, model_path: Path) -> None:
+@pytest.fixture(scope="module")
+def color_gan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A colour-GAN generator whose 1 x 1 output layer adds a constant red push (not the identity)."""
+    generator = ColorGenerator(noise_dim=3, width=4, layers=1)
+    with torch.no_grad():
+        generator.to_rgb.bias.copy_(torch.tensor([2.0, 0.0, 0.0]))
+    path = tmp_path_factory.mktemp("color_gan") / "generator.pt"
+    _save_generator(generator, ColorGANConfig(noise_dim=3, gen_width=4, gen_layers=1), path, step=0)
+    return path
+
+
+@pytest.mark.parametrize("method", ["huenet", "reinhard", "histmatch", "feature-matching", "color-gan"])
+def test_every_method_keeps_the_source_size(method: str, model_path: Path, color_gan_path: Path) -> None:
     # 37 x 53 is no multiple of the generator's 2**3: padded, then cropped back
-    out = huenet.transfer(noise(37, 53), noise(20, 30, 1), method=method,
-                          model=model_path if method == "huenet" else None)
+    model = {"huenet": model_path, "color-gan": color_gan_path}.get(method)
+    out = huenet.transfer(noise(37, 53), noise(20, 30, 1), method=method, model=model)
     assert out.mode == "RGB" and out.size == (53, 37)
+
+
+def test_feature_matching_reaches_the_given_colour_or_the_targets_mean() -> None:
+    source = noise(24, 32)
+    out = np.asarray(huenet.transfer(source, color="#d04a8c", method="feature-matching")) / 255.0
+    np.testing.assert_allclose(out.mean((0, 1)), [0xD0 / 255, 0x4A / 255, 0x8C / 255], atol=0.02)
+    target = np.zeros((20, 20, 3), np.uint8) + np.array([30, 160, 90], np.uint8)
+    by_target = huenet.transfer(source, target, method="feature-matching")
+    by_color = huenet.transfer(source, color=(30 / 255, 160 / 255, 90 / 255), method="feature-matching")
+    assert np.array_equal(np.asarray(by_target), np.asarray(by_color))
+
+
+def test_color_gan_is_its_generator_at_the_given_colour(color_gan_path: Path) -> None:
+    from huenet.baselines import color_gan
+
+    source = noise(21, 30)
+    out = huenet.transfer(source, color="#204060", method="color-gan", model=color_gan_path)
+    x = torch.from_numpy(source).permute(2, 0, 1)[None].float() / 255
+    expected = to_image(color_gan(x, torch.tensor([0x20, 0x40, 0x60]) / 255.0, model=color_gan_path))
+    assert np.array_equal(np.asarray(out), np.asarray(expected))
+    assert np.asarray(out)[..., 0].mean() > source[..., 0].mean() + 20  # the red push of the fixture's generator
 
 
 def test_input_kinds_give_the_same_output(tmp_path: Path, model_path: Path) -> None:
@@ -161,12 +194,26 @@ def _bad_input(tmp_path: Path, case: str, model_path: Path) -> tuple[dict, str]:
     if case == "incompatible model":
         torch.save({"format": "something else"}, tmp_path / "other.pt")
         return {**good, "method": "huenet", "model": tmp_path / "other.pt"}, "not a huenet generator"
+    if case == "colour for a hue method":
+        return {**good, "color": "#aabbcc"}, "takes its colours from a target image.*feature-matching, color-gan"
+    if case == "colour and target":
+        return {**good, "method": "feature-matching", "color": "#aabbcc"}, "a target image or a colour"
+    if case == "neither colour nor target":
+        return {**good, "method": "color-gan", "target": None}, "a target image or a colour"
+    if case == "bad colour":
+        return {**good, "method": "feature-matching", "target": None, "color": "#abc"}, "6 hex digits"
+    if case == "colour out of range":
+        return {**good, "method": "feature-matching", "target": None, "color": (0.5, 1.5, 0)}, "numbers in \\[0, 1\\]"
+    if case == "not a colour-GAN model":
+        return {**good, "method": "color-gan", "model": model_path}, "not a huenet colour-GAN"
     raise AssertionError(case)
 
 
 @pytest.mark.parametrize("case", ["missing file", "not an image", "truncated jpeg", "1 x 1", "too many megapixels",
                                   "array shape", "array range", "unknown method", "model for a method without one",
-                                  "missing model", "incompatible model"])
+                                  "missing model", "incompatible model", "colour for a hue method", "colour and target",
+                                  "neither colour nor target", "bad colour", "colour out of range",
+                                  "not a colour-GAN model"])
 def test_bad_input_raises_a_one_line_transfer_error(tmp_path: Path, model_path: Path, case: str) -> None:
     kwargs, message = _bad_input(tmp_path, case, model_path)
     with pytest.raises(TransferError, match=message) as info:

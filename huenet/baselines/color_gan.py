@@ -58,12 +58,10 @@ What the paper leaves open, chosen here:
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import math
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,10 +69,10 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm
-
 from huenet.baselines.feature_matching import _check_rgb, _target_colors
 from huenet.color import hsv_to_rgb
+from huenet.files import atomic_write
+from huenet.loop import config_from_dict, train_resumably
 
 if TYPE_CHECKING:  # huenet.data pulls in torchvision's datasets; only training needs it
     from huenet.data import PairDataset
@@ -95,6 +93,9 @@ __all__ = [
 _FORMAT = "huenet-color-gan-1"
 LOSS_COLUMNS = ("step", "loss_d", "wasserstein", "gradient_penalty", "loss_g", "loss_adv", "loss_color",
                 "loss_recon", "seconds")
+# Changing these between a checkpoint and a rerun would mix two different experiments.
+_RUN_DEFINING = ("noise_dim", "gen_width", "gen_layers", "residual", "critic_widths", "critic_fc", "crop_size",
+                 "batch_size", "n_critic", "lr", "beta1", "beta2", "gp_weight", "color_weight", "recon_weight", "seed")
 _LOGIT_EPS = 1.0 / 512  # half an 8-bit level: keeps logit(0) and logit(1) finite
 
 
@@ -133,10 +134,12 @@ class ColorGANConfig:
     color_weight: float = 100.0
     recon_weight: float = 0.0
     seed: int = 0
+    checkpoint_every: int = 25
     device: str = "auto"  # "auto": CUDA when available
 
     def __post_init__(self) -> None:
-        for name in ("noise_dim", "gen_width", "gen_layers", "crop_size", "batch_size", "steps", "n_critic"):
+        for name in ("noise_dim", "gen_width", "gen_layers", "crop_size", "batch_size", "steps", "n_critic",
+                     "checkpoint_every"):
             value, least = getattr(self, name), 0 if name == "steps" else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
@@ -155,11 +158,7 @@ class ColorGANConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ColorGANConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown colour-GAN parameters: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "colour-GAN")
 
 
 class GANDiverged(RuntimeError):
@@ -284,21 +283,6 @@ def reconstruction_loss(generator: ColorGenerator, image: Tensor, output: Tensor
 # ------------------------------------------------------------------ training
 
 
-def _rgb_batches(dataset: PairDataset, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
-    """(source, target) RGB crops ``(B, 3, c, c)``, batch ``k`` a function of (dataset seed, k) only."""
-    per_epoch = len(dataset) // batch_size
-    if per_epoch < 1:
-        raise ValueError(f"batch_size {batch_size} is larger than the {len(dataset)} training images")
-    k = 0
-    while True:
-        epoch, slot = divmod(k, per_epoch)
-        if dataset.epoch != epoch:
-            dataset.set_epoch(epoch)
-        batch = dataset.batch(torch.arange(slot * batch_size, (slot + 1) * batch_size))
-        yield hsv_to_rgb(batch["source"]).clamp(0, 1), hsv_to_rgb(batch["target"]).clamp(0, 1)
-        k += 1
-
-
 class _Run:
     """Networks, optimisers and the two update steps of one training run."""
 
@@ -313,6 +297,32 @@ class _Run:
         betas = (c.beta1, c.beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=c.lr, betas=betas)
+        self.step = 0
+
+    def state(self) -> dict:
+        return {"step": self.step, "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state()}
+
+    def load(self, state: dict) -> None:
+        self.step = state["step"]
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.rng.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+
+    def train_step(self, batches: Iterator[tuple[Tensor, Tensor]]) -> dict[str, float]:
+        """``n_critic`` critic steps, then one generator step, each on a fresh (source, real) batch."""
+        for _ in range(self.config.n_critic):
+            row = self.critic_step(*next(batches))  # the log keeps the last critic step's values
+        row |= self.generator_step(*next(batches))
+        bad = [k for k, v in row.items() if not math.isfinite(v)]
+        if bad:
+            raise GANDiverged(f"{bad[0]} became {row[bad[0]]} at generator step {self.step + 1}")
+        self.step += 1
+        return row
 
     def noise(self, b: int) -> Tensor:
         return (torch.rand(b, self.config.noise_dim, generator=self.rng) * 2 - 1).to(self.device)
@@ -355,37 +365,29 @@ def _save_generator(generator: ColorGenerator, config: ColorGANConfig, path: Pat
     state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
     torch.save({"format": _FORMAT, "model": generator.config(), "config": dataclasses.asdict(config),
                 "state_dict": state, "step": step}, buffer)
-    from huenet.data import atomic_write  # lazily, as above: only training writes files
-
     atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
-
-
-def _write_log(rows: list[dict[str, float]], path: Path) -> None:
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(LOSS_COLUMNS)
-    writer.writerows([[f"{r[k]:.6g}" if k != "step" else int(r[k]) for k in LOSS_COLUMNS] for r in rows])
-    from huenet.data import atomic_write
-
-    atomic_write(path, lambda tmp: tmp.write_bytes(text.getvalue().encode()))
 
 
 def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str | os.PathLike, *,
                     progress: bool = True) -> Path:
-    """Train the colour GAN on ``dataset``'s crops; write ``generator.pt`` and ``losses.csv`` in ``out_dir``.
+    """Train (or continue training) the colour GAN on ``dataset``'s crops in ``out_dir``.
+
+    The folder holds ``checkpoint.pt``, ``losses.csv`` (one row per generator step)
+    and, at the end, ``generator.pt`` (weights + config); a checkpoint there from
+    the same run is resumed (:mod:`huenet.loop`).
 
     Args:
         config: the run's settings; ``config.crop_size`` must equal ``dataset.crop_size``.
         dataset: training pairs (``PairDataset`` in mode ``"train"``); sources are
             recoloured towards the mean colour of their targets, targets are the real samples.
-        out_dir: folder for ``generator.pt`` (weights + config) and ``losses.csv`` (one row per generator step).
+        out_dir: the run's folder.
         progress: show a tqdm bar with running losses.
 
     Returns:
         The path of ``generator.pt``.
 
     Raises:
-        GANDiverged: a loss became NaN or inf.
+        GANDiverged: a loss became NaN or inf (the last good checkpoint is kept).
     """
     if dataset.mode != "train":
         raise ValueError(f"train_color_gan needs a PairDataset in mode 'train', got {dataset.mode!r}")
@@ -394,25 +396,18 @@ def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str |
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(config)
-    batches = _rgb_batches(dataset, config.batch_size)
-    rows: list[dict[str, float]] = []
-    bar = tqdm(range(config.steps), disable=not progress, desc="colour GAN", dynamic_ncols=True)
-    for step in bar:
-        started = time.perf_counter()
-        for _ in range(config.n_critic):
-            source, real = (t.to(run.device) for t in next(batches))
-            row = run.critic_step(source, real)  # the log keeps the last critic step's values
-        source, real = (t.to(run.device) for t in next(batches))
-        row |= run.generator_step(source, real)
-        bad = [k for k, v in row.items() if not math.isfinite(v)]
-        if bad:
-            _write_log(rows, out / "losses.csv")
-            raise GANDiverged(f"{bad[0]} became {row[bad[0]]} at generator step {step + 1}")
-        rows.append({"step": step + 1, **row, "seconds": time.perf_counter() - started})
-        bar.set_postfix({"W": f"{row['wasserstein']:.3g}", "color": f"{row['loss_color']:.3g}"}, refresh=False)
-    _write_log(rows, out / "losses.csv")
+    per_step = config.n_critic + 1  # batches a generator step consumes
+
+    def rgb_batches(step: int) -> Iterator[tuple[Tensor, Tensor]]:
+        for batch in dataset.batches(config.batch_size, step * per_step):
+            yield (hsv_to_rgb(batch["source"]).clamp(0, 1).to(run.device),
+                   hsv_to_rgb(batch["target"]).clamp(0, 1).to(run.device))
+
+    train_resumably(run, run.train_step, rgb_batches, out, steps=config.steps,
+                    checkpoint_every=config.checkpoint_every, config=dataclasses.asdict(config),
+                    run_defining=_RUN_DEFINING, columns=LOSS_COLUMNS, desc="colour GAN", progress=progress)
     path = out / "generator.pt"
-    _save_generator(run.generator, config, path, config.steps)
+    _save_generator(run.generator, config, path, run.step)
     return path
 
 

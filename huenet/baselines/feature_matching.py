@@ -537,6 +537,9 @@ def _check_options(steps: int, lr: float, octaves: int, parametrization: str, op
         raise ValueError(f"variance_scale must be >= 0, got {variance_scale!r}")
 
 
+# Gradient descent needs autograd even when the caller runs under no_grad or inference_mode.
+@torch.inference_mode(False)
+@torch.enable_grad()
 def feature_matching(
     source: Tensor,
     target_color: Tensor,

@@ -1,0 +1,36 @@
+"""Table 1's scoring: methods scored on all pairs or on a prefix of them, summaries that say how many."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from huenet.evaluate import score, summarise, summary_table
+from huenet.metrics import hue_emd
+
+
+def _pairs(n: int = 6, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(n, 3, size, size, generator=g), torch.rand(n, 3, size, size, generator=g)
+
+
+def test_a_prefix_is_scored_against_its_own_pairs():
+    source, target = _pairs()
+    scores = score(source, target, {"copy": source, "copy_of_3": source[:3]})
+    copy, prefix = scores["methods"]["copy"], scores["methods"]["copy_of_3"]
+    # copying the source scores the source-target distance of the same pairs, and SSIM 1
+    np.testing.assert_allclose(copy["emd_tar_out"], hue_emd(target, source))
+    np.testing.assert_allclose(prefix["emd_tar_out"], copy["emd_tar_out"][:3])
+    np.testing.assert_allclose(prefix["ssim"], 1.0)
+    summary = summarise(scores, n_boot=50)
+    assert summary["pairs"] == 6
+    assert summary["methods"]["copy"]["pairs"] == 6 and summary["methods"]["copy_of_3"]["pairs"] == 3
+    assert summary_table(summary)["pairs"].tolist() == [6, 3]
+
+
+@pytest.mark.parametrize("bad", [lambda s: s[:, :, :8], lambda s: torch.cat((s, s)), lambda s: s[:0]])
+def test_outputs_that_are_not_a_prefix_are_refused(bad):
+    source, target = _pairs()
+    with pytest.raises(ValueError, match="or a prefix of it"):
+        score(source, target, {"bad": bad(source)})
