@@ -78,6 +78,7 @@ def score(
     *,
     features: FeatureExtractor | None = None,
     real: Tensor | None = None,
+    real_features: np.ndarray | None = None,
 ) -> dict:
     """Per-pair metrics of every method, plus one realism distance per method.
 
@@ -87,6 +88,7 @@ def score(
             method too slow for all of them, e.g. feature matching, is scored on a prefix).
         features: EfficientNet-Lite0 features; with ``real`` it adds ``realism_fd``.
         real: ``(M, 3, H', W')`` real test images, the reference set of the realism distance.
+        real_features: ``features(real)``, computed once by a caller that scores several times.
 
     Returns:
         ``{"emd_tar_src": (N,), "rel_mi_src_tar": (N,), "methods": {name: {"emd_tar_out": (N,),
@@ -96,8 +98,10 @@ def score(
     """
     result: dict = {"emd_tar_src": hue_emd(target, source), "rel_mi_src_tar": hue_relative_mi(source, target),
                     "methods": {}}
-    real_feats = features(real) if features is not None and real is not None else None
-    if real_feats is not None:
+    real_feats = real_features
+    if real_feats is None and features is not None and real is not None:
+        real_feats = features(real)
+    if real_feats is not None and features is not None:
         result["realism_fd_sources"] = realism_fd(features(source), real_feats)
     for name, out in outputs.items():
         if out.shape[1:] != source.shape[1:] or not 1 <= out.shape[0] <= source.shape[0]:
@@ -106,7 +110,7 @@ def score(
         n = out.shape[0]
         scores = {"emd_tar_out": hue_emd(target[:n], out), "rel_mi_src_out": hue_relative_mi(source[:n], out),
                   "ssim": grey_ssim(source[:n], out)}
-        if real_feats is not None:
+        if real_feats is not None and features is not None:
             scores["realism_fd"] = realism_fd(features(out), real_feats)
         result["methods"][name] = scores
     return result

@@ -34,3 +34,23 @@ def test_outputs_that_are_not_a_prefix_are_refused(bad):
     source, target = _pairs()
     with pytest.raises(ValueError, match="or a prefix of it"):
         score(source, target, {"bad": bad(source)})
+
+
+class _MeanColourFeatures:
+    """A stand-in feature extractor: each image's mean colour and its square (cheap, deterministic)."""
+
+    def __call__(self, images: torch.Tensor) -> np.ndarray:
+        m = images.mean((2, 3)).double()
+        return torch.cat((m, m**2), 1).numpy()
+
+
+def test_precomputed_real_features_give_the_same_realism_distance():
+    source, target = _pairs(8)
+    real = _pairs(12)[0]
+    features = _MeanColourFeatures()
+    outputs = {"copy": source, "half": source[:4]}
+    by_images = score(source, target, outputs, features=features, real=real)
+    by_features = score(source, target, outputs, features=features, real_features=features(real))
+    assert by_images["realism_fd_sources"] == by_features["realism_fd_sources"] > 0
+    for name in outputs:
+        assert by_images["methods"][name]["realism_fd"] == by_features["methods"][name]["realism_fd"]
