@@ -6,8 +6,8 @@ defaults of ``huenet.baselines.feature_matching`` (150 Adam steps on the pixels,
 EfficientNet-Lite0 features of four octaves), one image per call, as
 ``huenet transfer --method feature-matching`` runs it. The report gives the
 wall-clock and CPU seconds of every image, their median against the goal of
-at most 60 s per image (the authors report hours), and the colour distance
-|C - C_T| before and after.
+at most 60 s per image (the authors report hours), the colour distance
+|C - C_T| before and after, and the growth of the process's peak memory.
 
     python benchmarks/bench_feature_matching.py
     python benchmarks/bench_feature_matching.py --threads 1 --size 512
@@ -19,6 +19,7 @@ import argparse
 import datetime
 import os
 import platform
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -55,6 +56,7 @@ def main() -> None:
     images = [photo(name, args.size) for name in PHOTOS]
     feature_matching(images[0][..., :32, :32], mean_color(images[1]), steps=2)  # warm-up: loads the network
     load_before = os.getloadavg()[0]
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     rows, walls = [], []
     for i, (name, source) in enumerate(zip(PHOTOS, images)):
         goal = mean_color(images[(i + 1) % len(images)])
@@ -65,6 +67,8 @@ def main() -> None:
         rows.append(f"| {name} | {wall:.1f} | {cpu:.1f} | {float(color_distance(source, goal)):.3f} | "
                     f"{float(color_distance(out, goal)):.3f} |")
     load_after = os.getloadavg()[0]
+    peak_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - peak_before
+    megapixels = args.size**2 / 1e6
     median = statistics.median(walls)
     verdict = "met" if median <= GOAL_SECONDS else "not met"
     report = "\n".join([
@@ -80,7 +84,10 @@ def main() -> None:
         *rows,
         "",
         f"Goal: at most {GOAL_SECONDS:g} s per 256 x 256 image: **{verdict}** on this run (median {median:.1f} s "
-        f"per {args.size} x {args.size} image, {median / (args.size ** 2 / 1e6):.0f} s per megapixel).",
+        f"per {args.size} x {args.size} image, {median / megapixels:.0f} s per megapixel).",
+        "",
+        f"Peak memory: the process's peak resident set grew by {peak_growth:.0f} MiB "
+        f"({peak_growth / megapixels:.0f} MiB per megapixel of one image).",
         "",
         f"- machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}",
         f"- torch {torch.__version__}",

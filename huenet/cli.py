@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from huenet import __version__
 from huenet.files import atomic_write
-from huenet.transfer import (DEFAULT_MAX_MEGAPIXELS, MIN_SIDE, TransferError, check_color_arguments, get_method, methods,
-                             preload, read_rgb, transfer)
+from huenet.transfer import (DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE, TransferError,
+                             check_color_arguments, get_method, megapixel_limit, methods, preload, read_rgb, transfer)
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
@@ -44,11 +44,12 @@ images:
   in the format its extension names (.png, .jpg, ...).
 
 size limits:
-  Each side at least {MIN_SIDE} pixels. Images above --max-megapixels (default {DEFAULT_MAX_MEGAPIXELS:g})
-  are refused rather than cut into tiles: tiles would change the result (an
-  output pixel depends on hundreds of pixels around it), while memory grows
-  linearly, about 0.4 GiB per megapixel for the CPU-profile generator and
-  0.45 GiB at paper scale. Raise the limit if you have the memory.
+  Each side at least {MIN_SIDE} pixels. Images above --max-megapixels (default
+  {DEFAULT_MAX_MEGAPIXELS:g}; feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g}, as it keeps about 1.2 GiB and takes about
+  100 s per megapixel) are refused rather than cut into tiles: tiles would
+  change the result (an output pixel depends on hundreds of pixels around it),
+  while memory grows linearly, about 0.4 GiB per megapixel for the CPU-profile
+  generator and 0.45 GiB at paper scale. Raise the limit if you have the memory.
 
 folders:
   With a folder as SOURCE, every image file in it (not in subfolders; files
@@ -71,8 +72,10 @@ def _method_lines() -> str:
     return "\n".join(lines)
 
 
-def _megapixels(text: str) -> float | None:
-    """``--max-megapixels``: a number >= 0; 0 means no limit (``None``)."""
+def _megapixels(text: str) -> float | None | str:
+    """``--max-megapixels``: a number >= 0; 0 means no limit (``None``); ``auto`` the method's limit."""
+    if text == "auto":
+        return text
     try:
         value = float(text)
     except ValueError:
@@ -113,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "relative to the current directory)")
     sub.add_argument("--color", metavar="'#RRGGBB'",
                      help="feature-matching and color-gan: the mean colour to reach, instead of TARGET's")
-    sub.add_argument("--max-megapixels", type=_megapixels, default=DEFAULT_MAX_MEGAPIXELS, metavar="N",
-                     help=f"refuse larger images (default {DEFAULT_MAX_MEGAPIXELS:g}; 0: no limit)")
+    sub.add_argument("--max-megapixels", type=_megapixels, default="auto", metavar="N",
+                     help=f"refuse larger images (default: the method's limit, {DEFAULT_MAX_MEGAPIXELS:g}, "
+                          f"feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g}; 0: no limit)")
     return parser
 
 
@@ -186,8 +190,8 @@ def _transfer_folder(args: argparse.Namespace) -> int:
     # check the arguments, decode the target and load the model once, so that a bad one fails once,
     # not once per image
     check_color_arguments(get_method(args.method), args.target is not None, args.color)
-    target = None if args.target is None else read_rgb(args.target, name=str(args.target),
-                                                       max_megapixels=args.max_megapixels)
+    limit = megapixel_limit(args.method, args.max_megapixels)
+    target = None if args.target is None else read_rgb(args.target, name=str(args.target), max_megapixels=limit)
     preload(args.method, args.model)
     try:
         args.output.mkdir(parents=True, exist_ok=True)

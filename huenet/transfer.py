@@ -45,8 +45,10 @@ Any resolution
     target's hue is resized (nearest) to the source's size.
 
 Size limits
-    Sides of at least :data:`MIN_SIDE` pixels. Above :data:`DEFAULT_MAX_MEGAPIXELS`
-    (or the caller's ``max_megapixels``) an image is refused, not processed in
+    Sides of at least :data:`MIN_SIDE` pixels. Above the method's limit
+    (:data:`DEFAULT_MAX_MEGAPIXELS`; feature matching, which keeps about 1.2 GiB
+    and takes about 100 s per megapixel, :data:`FEATURE_MATCHING_MAX_MEGAPIXELS`)
+    or the caller's ``max_megapixels``, an image is refused, not processed in
     tiles. Peak memory is linear in the pixel count (``benchmarks/bench_transfer.py``
     measures it: about 0.4 GiB per megapixel for the CPU-profile generator,
     width 32 and depth 6, and 0.45 GiB for the paper's width 64 and depth 8), so
@@ -66,7 +68,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -81,7 +83,7 @@ from huenet.models import UNetGenerator, generator_input, painted_rgb
 
 __all__ = ["transfer", "register_method", "get_method", "methods", "preload", "read_rgb", "read_color", "check_color_arguments",
            "to_image", "inference_generator", "Method", "TransferError", "DEFAULT_MODEL", "DEFAULT_COLOR_GAN",
-           "DEFAULT_MAX_MEGAPIXELS", "MIN_SIDE"]
+           "DEFAULT_MAX_MEGAPIXELS", "FEATURE_MATCHING_MAX_MEGAPIXELS", "MIN_SIDE", "megapixel_limit"]
 
 DEFAULT_MODEL = Path("models/full/generator.pt")
 """The pipeline's trained generator, relative to the current directory."""
@@ -91,9 +93,12 @@ MIN_SIDE = 16
 """Smallest accepted side in pixels: fewer pixels carry no colour distribution worth transferring."""
 DEFAULT_MAX_MEGAPIXELS = 16.0
 """Room for a 12-megapixel phone photo; about 6 GiB peak with the CPU-profile generator, 7 GiB at paper scale."""
+FEATURE_MATCHING_MAX_MEGAPIXELS = 4.0
+"""About 5 GiB and 7 minutes on 2 cores (``benchmarks/bench_feature_matching.py``: ~1.2 GiB and ~100 s per megapixel)."""
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray | Tensor
 ColorInput = str | Sequence[float] | Tensor
+MegapixelLimit = float | None | Literal["auto"]
 TransferFn = Callable[..., Tensor]
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
@@ -113,6 +118,7 @@ class Method:
     load_model: Callable[[Path], Any] | None = None
     description: str = ""
     uses_color: bool = False
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
 
 
 _METHODS: dict[str, Method] = {}
@@ -120,7 +126,7 @@ _METHODS: dict[str, Method] = {}
 
 def register_method(name: str, fn: TransferFn, *, needs_model: bool = False, default_model: str | os.PathLike | None = None,
                     load_model: Callable[[Path], Any] | None = None, description: str = "",
-                    uses_color: bool = False) -> None:
+                    uses_color: bool = False, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> None:
     """Make ``fn`` available as ``transfer(..., method=name)`` and ``huenet transfer --method name``.
 
     Args:
@@ -134,18 +140,24 @@ def register_method(name: str, fn: TransferFn, *, needs_model: bool = False, def
         description: one line for ``huenet transfer --help``.
         uses_color: ``fn`` takes ``color=`` (a ``(1, 3)`` RGB tensor): the target's
             mean colour, or the caller's ``color``.
+        max_megapixels: the largest image the method takes unless the caller says otherwise.
     """
     if name in _METHODS:
         raise ValueError(f"transfer method {name!r} is already registered")
     if not needs_model and (default_model is not None or load_model is not None):
         raise ValueError(f"method {name!r}: default_model and load_model need needs_model=True")
     _METHODS[name] = Method(name, fn, needs_model, Path(default_model) if default_model is not None else None,
-                            load_model, description, uses_color)
+                            load_model, description, uses_color, max_megapixels)
 
 
 def methods() -> dict[str, Method]:
     """The registered methods by name, in registration order."""
     return dict(_METHODS)
+
+
+def megapixel_limit(method: str, max_megapixels: MegapixelLimit = "auto") -> float | None:
+    """The size limit in effect: ``method``'s own for ``"auto"``, else ``max_megapixels`` (``None``: no limit)."""
+    return get_method(method).max_megapixels if max_megapixels == "auto" else max_megapixels
 
 
 def get_method(name: str) -> Method:
@@ -369,8 +381,9 @@ register_method("reinhard", lambda source, target: reinhard(source, target),
 register_method("histmatch", lambda source, target: hue_histogram_matching(source, target),
                 description="cyclic hue histogram matching; saturation and value stay the source's")
 register_method("feature-matching", lambda source, target, *, color: feature_matching(source, color), uses_color=True,
+                max_megapixels=FEATURE_MATCHING_MAX_MEGAPIXELS,
                 description="Soiffer & Zhang 2018, 3.1: gradient descent on the pixels towards a mean colour while "
-                            "keeping EfficientNet-Lite0 features (about 7 s per 256 x 256 image on 2 CPU cores)")
+                            "keeping EfficientNet-Lite0 features (about 6 s per 256 x 256 image on 2 CPU cores)")
 register_method("color-gan", lambda source, target, *, color, model: color_gan(source, color, model=model),
                 needs_model=True, default_model=DEFAULT_COLOR_GAN, load_model=load_color_gan, uses_color=True,
                 description="Soiffer & Zhang 2018, 3.2: a colour-conditioned WGAN-GP generator recolours towards a "
@@ -402,7 +415,7 @@ def check_color_arguments(method: Method, has_target: bool, color: ColorInput | 
 
 def transfer(source: ImageInput, target: ImageInput | None = None, *, method: str = "huenet",
              model: str | os.PathLike | None = None, color: ColorInput | None = None,
-             max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS) -> Image.Image:
+             max_megapixels: MegapixelLimit = "auto") -> Image.Image:
     """Paint ``source`` with ``target``'s colours.
 
     Args:
@@ -417,8 +430,8 @@ def transfer(source: ImageInput, target: ImageInput | None = None, *, method: st
             default :data:`DEFAULT_COLOR_GAN`; relative to the current directory).
         color: colour methods only, instead of ``target``: ``'#aabbcc'`` or three
             numbers in [0, 1], the mean colour to reach.
-        max_megapixels: refuse larger images (see the module docstring);
-            ``None`` for no limit.
+        max_megapixels: refuse larger images (see the module docstring); ``"auto"``:
+            the method's limit; ``None``: no limit.
 
     Returns:
         An 8-bit RGB image at the source's size (after EXIF orientation).
@@ -427,6 +440,7 @@ def transfer(source: ImageInput, target: ImageInput | None = None, *, method: st
         TransferError: bad input (one line, fit to show a user).
     """
     spec = get_method(method)
+    max_megapixels = megapixel_limit(method, max_megapixels)
     color_rgb = check_color_arguments(spec, target is not None, color)
     options = _model_option(spec, model)
     source_rgb = read_rgb(source, name="source", max_megapixels=max_megapixels)

@@ -24,7 +24,7 @@ from PIL import Image
 from huenet.cli import main
 from huenet.models import UNetGenerator
 from huenet.train import save_generator
-from huenet.transfer import DEFAULT_MAX_MEGAPIXELS, MIN_SIDE
+from huenet.transfer import DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -142,7 +142,8 @@ def test_help_explains_methods_model_limits_and_exit_codes(capsys: pytest.Captur
     text = capsys.readouterr().out
     for needle in ("huenet ", "reinhard ", "histmatch ", "feature-matching ", "color-gan ", "--color",
                    "models/full/generator.pt", "models/color_gan/generator.pt", f"at least {MIN_SIDE} pixels",
-                   f"--max-megapixels (default {DEFAULT_MAX_MEGAPIXELS:g})", "composited over white", "exit status",
+                   f"--max-megapixels (default\n  {DEFAULT_MAX_MEGAPIXELS:g};",
+                   f"feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g},", "composited over white", "exit status",
                    "130"):
         assert needle in text, needle
 

@@ -204,6 +204,10 @@ def _bad_input(tmp_path: Path, case: str, model_path: Path) -> tuple[dict, str]:
         return {**good, "method": "feature-matching", "target": None, "color": "#abc"}, "6 hex digits"
     if case == "colour out of range":
         return {**good, "method": "feature-matching", "target": None, "color": (0.5, 1.5, 0)}, "numbers in \\[0, 1\\]"
+    if case == "too large for feature matching":
+        big = np.zeros((2000, 2100, 3), np.uint8)  # 4.2 MP: within the default limit, above feature matching's
+        return ({**good, "source": big, "method": "feature-matching"},
+                "2100 x 2000 = 4.2 megapixels, above the limit of 4 ")
     if case == "not a colour-GAN model":
         return {**good, "method": "color-gan", "model": model_path}, "not a huenet colour-GAN"
     raise AssertionError(case)
@@ -213,7 +217,7 @@ def _bad_input(tmp_path: Path, case: str, model_path: Path) -> tuple[dict, str]:
                                   "array shape", "array range", "unknown method", "model for a method without one",
                                   "missing model", "incompatible model", "colour for a hue method", "colour and target",
                                   "neither colour nor target", "bad colour", "colour out of range",
-                                  "not a colour-GAN model"])
+                                  "not a colour-GAN model", "too large for feature matching"])
 def test_bad_input_raises_a_one_line_transfer_error(tmp_path: Path, model_path: Path, case: str) -> None:
     kwargs, message = _bad_input(tmp_path, case, model_path)
     with pytest.raises(TransferError, match=message) as info:
