@@ -189,8 +189,9 @@ def _transfer_folder(args: argparse.Namespace) -> int:
         raise TransferError(f"no image files in {args.source}")
     # check the arguments, decode the target and load the model once, so that a bad one fails once,
     # not once per image
-    check_color_arguments(get_method(args.method), args.target is not None, args.color)
-    limit = megapixel_limit(args.method, args.max_megapixels)
+    method = get_method(args.method)
+    check_color_arguments(method, args.target is not None, args.color)
+    limit = megapixel_limit(method, args.max_megapixels)
     target = None if args.target is None else read_rgb(args.target, name=str(args.target), max_megapixels=limit)
     preload(args.method, args.model)
     try:

@@ -17,15 +17,18 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, mean_color, reinhard
+from huenet.baselines.color_gan import load_color_gan
 from huenet.color import hsv_to_rgb, rgb_to_hsv
 from huenet.data import ImageCache, PairDataset
 from huenet.metrics import (FeatureExtractor, bootstrap_ci, grey_ssim, hue_emd, hue_joint_histogram, hue_relative_mi,
                             realism_fd)
 from huenet.models import UNetGenerator, painted_rgb
-from huenet.train import translate_hue
+from huenet.train import load_generator, translate_hue
 
 __all__ = [
-    "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "Method", "hue_net_method", "apply_method", "score",
+    "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "LABELS", "Method", "hue_net_method", "benchmark_methods",
+    "apply_method", "score",
     "summarise", "per_pair_table", "summary_table", "figure6", "fixed_pairs", "hue_spread",
 ]
 
@@ -59,6 +62,29 @@ def hue_net_method(generator: UNetGenerator) -> Method:
         return painted_rgb(translate_hue(generator, source_hsv, rgb_to_hsv(target)), source_hsv)
 
     return paint
+
+
+LABELS = {"huenet": "Hue-Net", "huenet_no_mi": "w/o MI", "reinhard": "Reinhard", "hue_histmatch": "hue hist. match",
+          "color_gan": "colour GAN", "feature_matching": "feature match."}
+"""Short names of :func:`benchmark_methods`' methods for figures and tables."""
+
+
+def benchmark_methods(full_model: str, no_mi_model: str, color_gan_model: str) -> dict[str, Method]:
+    """Every method that notebooks 04 and 05 compare, by the keys of ``reports/table1.json``.
+
+    Hue-Net with and without the MI loss (two ``generator.pt`` files), Reinhard,
+    hue histogram matching, and Soiffer & Zhang's colour GAN (its ``generator.pt``)
+    and feature matching, both aimed at the target's mean colour.
+    """
+    gan = load_color_gan(color_gan_model)
+    return {
+        "huenet": hue_net_method(load_generator(full_model)),
+        "huenet_no_mi": hue_net_method(load_generator(no_mi_model)),
+        "reinhard": reinhard,
+        "hue_histmatch": hue_histogram_matching,
+        "color_gan": lambda source, target: color_gan(source, mean_color(target), model=gan),
+        "feature_matching": lambda source, target: feature_matching(source, mean_color(target)),
+    }
 
 
 @torch.no_grad()

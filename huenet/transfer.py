@@ -19,10 +19,9 @@ Methods live in a registry. A method is a function ``(source_rgb, target_rgb,
 **options) -> rgb`` on ``(1, 3, H, W)`` and ``(1, 3, h, w)`` float tensors in
 [0, 1] returning ``(1, 3, H, W)``; it runs under ``torch.inference_mode``. A
 colour method gets ``color=``, a ``(1, 3)`` RGB tensor, and ``target`` may be
-``None``. A
-method that needs a model file is registered with ``needs_model=True`` and gets
-``model=`` the file's path, or what its ``load_model(path)`` returns (loaded
-once per file and cached). The package's methods are registered at the end of
+``None``. A method that needs a model file is registered with
+``needs_model=True`` and gets ``model=`` the file's path, or what its
+``load_model(path)`` returns (loaded once per file and cached). The package's methods are registered at the end of
 this module (a baselines module that imported this one would close an import
 cycle); code outside the package calls :func:`register_method` after
 ``import huenet``.
@@ -155,9 +154,9 @@ def methods() -> dict[str, Method]:
     return dict(_METHODS)
 
 
-def megapixel_limit(method: str, max_megapixels: MegapixelLimit = "auto") -> float | None:
+def megapixel_limit(method: Method, max_megapixels: MegapixelLimit = "auto") -> float | None:
     """The size limit in effect: ``method``'s own for ``"auto"``, else ``max_megapixels`` (``None``: no limit)."""
-    return get_method(method).max_megapixels if max_megapixels == "auto" else max_megapixels
+    return method.max_megapixels if max_megapixels == "auto" else max_megapixels
 
 
 def get_method(name: str) -> Method:
@@ -440,7 +439,7 @@ def transfer(source: ImageInput, target: ImageInput | None = None, *, method: st
         TransferError: bad input (one line, fit to show a user).
     """
     spec = get_method(method)
-    max_megapixels = megapixel_limit(method, max_megapixels)
+    max_megapixels = megapixel_limit(spec, max_megapixels)
     color_rgb = check_color_arguments(spec, target is not None, color)
     options = _model_option(spec, model)
     source_rgb = read_rgb(source, name="source", max_megapixels=max_megapixels)

@@ -59,7 +59,6 @@ What the paper leaves open, chosen here:
 from __future__ import annotations
 
 import dataclasses
-import io
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -69,6 +68,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
+
 from huenet.baselines.feature_matching import _check_rgb, _target_colors
 from huenet.color import hsv_to_rgb
 from huenet.files import atomic_write
@@ -361,11 +361,10 @@ class _Run:
 
 
 def _save_generator(generator: ColorGenerator, config: ColorGANConfig, path: Path, step: int) -> None:
-    buffer = io.BytesIO()
     state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
-    torch.save({"format": _FORMAT, "model": generator.config(), "config": dataclasses.asdict(config),
-                "state_dict": state, "step": step}, buffer)
-    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
+    blob = {"format": _FORMAT, "model": generator.config(), "config": dataclasses.asdict(config),
+            "state_dict": state, "step": step}
+    atomic_write(path, lambda tmp: torch.save(blob, tmp))
 
 
 def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str | os.PathLike, *,
