@@ -3,9 +3,12 @@
 All functions take normalised histograms (each row sums to 1) and return one
 value per batch element, ``(B,)``.
 
-* ``emd_loss``: squared L2 distance between CDFs (Hou et al., paper Eq. 13),
-  averaged over the K bins so that its scale does not depend on K (it is then
-  the integral of the squared CDF difference, the Cramer distance). Its cyclic
+* ``emd_loss``: L2 distance between CDFs (Hou et al., paper Eq. 13), the mean
+  over the K bins of the squared CDF difference (``form="squared"``, the
+  Cramer distance; its scale does not depend on K) or that mean's square root
+  (``form="root"``, Hou et al.'s l2 EMD as the authors' released code computes
+  it). The root's gradient does not fade as the histograms meet, which decides
+  how the loss weighs against the MI term (``reports/calibration.csv``). Its cyclic
   version (Eq. 14-15) follows Werman et al.: cut the circle at each of the K
   bin boundaries, which shifts *both* histograms by the same offset, and keep
   the cheapest cut. Shifting only one of them would make every hue rotation
@@ -20,7 +23,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["emd_loss", "cyclic_w1", "relative_mi", "mi_loss", "circulant"]
+__all__ = ["EMD_FORMS", "emd_loss", "cyclic_w1", "relative_mi", "mi_loss", "circulant"]
+
+
+EMD_FORMS = ("root", "squared")
+# Below this squared distance (CDFs equal to about 1e-6) the root form is flat: its
+# gradient would otherwise be 1 / (2 sqrt(0)) at identical histograms.
+_ROOT_FLOOR = 1e-12
 
 
 def _check_pair(p: Tensor, q: Tensor) -> None:
@@ -44,21 +53,35 @@ def circulant(h: Tensor) -> Tensor:
     return h[:, torch.remainder(idx.view(k, 1) + idx.view(1, k), k)]
 
 
-def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True) -> Tensor:
-    """Squared-CDF EMD loss between histograms.
+def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared") -> Tensor:
+    """L2 EMD loss between histograms: the squared CDF difference, or its root.
 
     Args:
         p, q: ``(B, K)`` normalised histograms.
         cyclic: minimise over the K cyclic cuts (hue) instead of cutting at 0.
+        form: ``"squared"``: ``mean_k (F_p[k] - F_q[k])^2`` (min over cuts when
+            cyclic); ``"root"``: its square root, taken as ``sqrt(max(d, 1e-12))``
+            so that the gradient is finite (zero) at identical histograms.
 
     Returns:
-        ``(B,)``: ``mean_k (F_p[k] - F_q[k])^2`` (min over cuts when cyclic).
+        ``(B,)`` losses.
+
+    >>> p = torch.tensor([[0.5, 0.5, 0.0, 0.0]])
+    >>> q = torch.tensor([[0.0, 0.5, 0.5, 0.0]])
+    >>> emd_loss(p, q, cyclic=False)
+    tensor([0.0625])
+    >>> emd_loss(p, q, cyclic=False, form="root")
+    tensor([0.2500])
     """
     _check_pair(p, q)
+    if form not in EMD_FORMS:
+        raise ValueError(f"form must be one of {', '.join(EMD_FORMS)}, got {form!r}")
     if not cyclic:
-        return (torch.cumsum(p, -1) - torch.cumsum(q, -1)).pow(2).mean(-1)
-    diff = torch.cumsum(circulant(p), -1) - torch.cumsum(circulant(q), -1)
-    return diff.pow(2).mean(-1).min(-1).values
+        squared = (torch.cumsum(p, -1) - torch.cumsum(q, -1)).pow(2).mean(-1)
+    else:
+        diff = torch.cumsum(circulant(p), -1) - torch.cumsum(circulant(q), -1)
+        squared = diff.pow(2).mean(-1).min(-1).values
+    return squared if form == "squared" else squared.clamp_min(_ROOT_FLOOR).sqrt()
 
 
 def cyclic_w1(p: Tensor, q: Tensor) -> Tensor:

@@ -5,6 +5,9 @@ and one generator step with
 
     L_G = L_adv + lambda_EMD * L_EMD(hue_out, hue_target) + lambda_MI * L_MI(hue_source, hue_out)
 
+with L_EMD the cyclic L2 EMD in its squared or root form (``emd_form``, see
+:func:`huenet.losses.emd_loss`).
+
 A run lives in one folder (see :mod:`huenet.loop` for the checkpoint and the resume)::
 
     checkpoint.pt   everything needed to continue (networks, optimisers, RNG, step)
@@ -28,7 +31,7 @@ from huenet.data import PairDataset
 from huenet.files import atomic_write
 from huenet.histograms import joint_histogram, soft_histogram
 from huenet.loop import config_from_dict, train_resumably
-from huenet.losses import emd_loss, mi_loss
+from huenet.losses import EMD_FORMS, emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input
 
 __all__ = ["TrainConfig", "TrainingDiverged", "train", "load_generator", "save_generator", "translate_hue"]
@@ -36,7 +39,7 @@ __all__ = ["TrainConfig", "TrainingDiverged", "train", "load_generator", "save_g
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
 # Changing these between a checkpoint and a rerun would mix two different experiments.
 _RUN_DEFINING = ("width", "depth", "dropout", "disc_width", "disc_layers", "batch_size", "lr", "beta1", "beta2",
-                 "lambda_emd", "lambda_mi", "bins", "kernel_width_ratio", "histogram_impl", "seed")
+                 "emd_form", "lambda_emd", "lambda_mi", "bins", "kernel_width_ratio", "histogram_impl", "seed")
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,14 @@ class TrainConfig:
     width: int = 64
     depth: int = 8
     dropout: float = 0.5
-    disc_width: int = 64
+    disc_width: int | None = None  # None: the generator's width
     disc_layers: int = 3
     batch_size: int = 4
     steps: int = 1000
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    emd_form: str = "squared"
     lambda_emd: float = 100.0
     lambda_mi: float = 25.0
     bins: int = 256
@@ -65,11 +69,15 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("width", "depth", "batch_size", "steps", "bins", "checkpoint_every", "disc_width", "disc_layers"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if name == "disc_width" and value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         for name in ("lr", "lambda_emd", "lambda_mi", "kernel_width_ratio"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.emd_form not in EMD_FORMS:
+            raise ValueError(f"emd_form must be one of {', '.join(EMD_FORMS)}, got {self.emd_form!r}")
         if self.histogram_impl not in ("fast", "dense"):
             raise ValueError(f"histogram_impl must be 'fast' or 'dense', got {self.histogram_impl!r}")
 
@@ -131,7 +139,7 @@ class _Run:
         self.config = config
         torch.manual_seed(config.seed)
         self.generator = UNetGenerator(config.width, config.depth, config.dropout).to(device)
-        self.discriminator = PatchDiscriminator(config.disc_width, config.disc_layers).to(device)
+        self.discriminator = PatchDiscriminator(config.disc_width or config.width, config.disc_layers).to(device)
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas)
@@ -165,7 +173,7 @@ class _Run:
         loss_adv = self.gan(self.discriminator(fake), True)
         with torch.no_grad():
             target_hist = self.histogram(target[:, :1])
-        loss_emd = emd_loss(self.histogram(hue), target_hist).mean()
+        loss_emd = emd_loss(self.histogram(hue), target_hist, form=c.emd_form).mean()
         if c.lambda_mi > 0:
             loss_mi = self.mi(source[:, :1], hue)
         else:

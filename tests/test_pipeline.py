@@ -55,7 +55,11 @@ def test_stage_runs_its_notebook_with_known_parameters(stage):
     params = _parameters_cell(ROOT / source)
     for name in names:
         assert re.search(rf"^{name}\s*=", params, re.M), f"{source} has no parameter {name!r}"
-    # every params.yaml value of the stage's group reaches the notebook
+    # every params.yaml value of the stage's group reaches the notebook: the whole group through
+    # params_file (tests/test_params.py), or each value through -p
+    if "params_file" in names:
+        assert "-p params_file params.yaml" in spec["cmd"] and stage in spec["params"]
+        return
     group = yaml.safe_load((ROOT / "params.yaml").read_text())[stage]
     for key in group:
         assert f"${{{stage}.{key}}}" in spec["cmd"], f"params.yaml {stage}.{key} is not passed to the notebook"

@@ -110,9 +110,9 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, mo
     real_emd = train_module.emd_loss
     calls = {"n": 0}
 
-    def emd_that_breaks(p, q):
+    def emd_that_breaks(p, q, **kwargs):
         calls["n"] += 1
-        out = real_emd(p, q)
+        out = real_emd(p, q, **kwargs)
         return out * float("nan") if calls["n"] == 8 else out
 
     monkeypatch.setattr(train_module, "emd_loss", emd_that_breaks)
