@@ -29,7 +29,7 @@ from huenet.train import load_generator, translate_hue
 __all__ = [
     "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "LABELS", "Method", "hue_net_method", "benchmark_methods",
     "apply_method", "score",
-    "summarise", "per_pair_table", "summary_table", "figure6", "fixed_pairs", "hue_spread",
+    "summarise", "headline", "per_pair_table", "summary_table", "figure6", "fixed_pairs", "hue_spread",
 ]
 
 Method = Callable[[Tensor, Tensor], Tensor]
@@ -105,6 +105,7 @@ def score(
     features: FeatureExtractor | None = None,
     real: Tensor | None = None,
     real_features: np.ndarray | None = None,
+    image_features: Mapping[str, np.ndarray] | None = None,
 ) -> dict:
     """Per-pair metrics of every method, plus one realism distance per method.
 
@@ -115,29 +116,38 @@ def score(
         features: EfficientNet-Lite0 features; with ``real`` it adds ``realism_fd``.
         real: ``(M, 3, H', W')`` real test images, the reference set of the realism distance.
         real_features: ``features(real)``, computed once by a caller that scores several times.
+        image_features: ``"sources"`` and method names -> the features of those images (or of
+            longer runs of them: the first rows are used), computed once by a caller that also
+            scores a prefix of the pairs.
 
     Returns:
-        ``{"emd_tar_src": (N,), "rel_mi_src_tar": (N,), "methods": {name: {"emd_tar_out": (N,),
-        "rel_mi_src_out": (N,), "ssim": (N,), "realism_fd": float}}}`` (``(n,)`` for a prefix), plus
-        ``"realism_fd_sources"``: the distance of the untouched sources, the floor a method can reach. A
+        ``{"emd_tar_src": (N,), "emd_tar_src_linear": (N,), "rel_mi_src_tar": (N,), "methods": {name:
+        {"emd_tar_out": (N,), "emd_tar_out_linear": (N,), "rel_mi_src_out": (N,), "ssim": (N,),
+        "realism_fd": float}}}`` (``(n,)`` for a prefix), plus ``"realism_fd_sources"``: the distance of
+        the untouched sources, the floor a method can reach. ``_linear``: the non-cyclic W1. A
         Frechet distance from fewer outputs is biased upwards: compare a prefix's at equal ``n``.
     """
-    result: dict = {"emd_tar_src": hue_emd(target, source), "rel_mi_src_tar": hue_relative_mi(source, target),
-                    "methods": {}}
+    result: dict = {"emd_tar_src": hue_emd(target, source), "emd_tar_src_linear": hue_emd(target, source, cyclic=False),
+                    "rel_mi_src_tar": hue_relative_mi(source, target), "methods": {}}
     real_feats = real_features
     if real_feats is None and features is not None and real is not None:
         real_feats = features(real)
+    known = image_features or {}
+
+    def features_of(name: str, images: Tensor) -> np.ndarray:
+        return known[name][: len(images)] if name in known else features(images)  # type: ignore[misc]
+
     if real_feats is not None and features is not None:
-        result["realism_fd_sources"] = realism_fd(features(source), real_feats)
+        result["realism_fd_sources"] = realism_fd(features_of("sources", source), real_feats)
     for name, out in outputs.items():
         if out.shape[1:] != source.shape[1:] or not 1 <= out.shape[0] <= source.shape[0]:
             raise ValueError(f"method {name!r} returned {tuple(out.shape)}, expected {tuple(source.shape)} "
                              "or a prefix of it")
         n = out.shape[0]
-        scores = {"emd_tar_out": hue_emd(target[:n], out), "rel_mi_src_out": hue_relative_mi(source[:n], out),
-                  "ssim": grey_ssim(source[:n], out)}
+        scores = {"emd_tar_out": hue_emd(target[:n], out), "emd_tar_out_linear": hue_emd(target[:n], out, cyclic=False),
+                  "rel_mi_src_out": hue_relative_mi(source[:n], out), "ssim": grey_ssim(source[:n], out)}
         if real_feats is not None and features is not None:
-            scores["realism_fd"] = realism_fd(features(out), real_feats)
+            scores["realism_fd"] = realism_fd(features_of(name, out), real_feats)
         result["methods"][name] = scores
     return result
 
@@ -152,6 +162,7 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
     summary = {
         "pairs": int(len(scores["emd_tar_src"])),
         "emd_tar_src": _ci(scores["emd_tar_src"], n_boot, seed),
+        "emd_tar_src_linear": _ci(scores["emd_tar_src_linear"], n_boot, seed),
         "rel_mi_src_tar": _ci(scores["rel_mi_src_tar"], n_boot, seed),
         "methods": {},
     }
@@ -164,6 +175,13 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
             entry["realism_fd"] = round(values["realism_fd"], 2)
         summary["methods"][name] = entry
     return summary
+
+
+def headline(summary: Mapping) -> dict:
+    """The few flat numbers per method that DVC shows as metrics: EMD (cyclic), relative MI, grey SSIM, realism FD."""
+    return {name: {"emd": entry["emd_tar_out"]["mean"], "mi": entry["rel_mi_src_out"]["mean"],
+                   "ssim": entry["ssim"]["mean"], **({"fd": entry["realism_fd"]} if "realism_fd" in entry else {})}
+            for name, entry in summary["methods"].items()}
 
 
 def per_pair_table(scores: Mapping, full: str = "huenet", no_mi: str = "huenet_no_mi") -> pd.DataFrame:
@@ -190,6 +208,7 @@ def summary_table(summary: Mapping) -> pd.DataFrame:
         rows[name] = {
             "pairs": entry["pairs"],
             "EMD TAR-OUT": fmt(entry["emd_tar_out"]),
+            "EMD TAR-OUT (non-cyclic)": fmt(entry["emd_tar_out_linear"]),
             "rel. MI SRC-OUT": fmt(entry["rel_mi_src_out"]),
             "grey SSIM SRC-OUT": fmt(entry["ssim"]),
             "realism FD (EffNet-Lite0)": f"{entry['realism_fd']:.1f}" if "realism_fd" in entry else "",

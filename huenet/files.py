@@ -7,26 +7,66 @@ should not pay for torchvision to start.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["atomic_write"]
 
 
+def _create_temporary(folder: Path, name: str) -> Path:
+    """A new, empty file in ``folder`` with the mode ``open(path, "w")`` would give it.
+
+    The kernel applies the process's umask to the 0o666 asked for here, so the
+    umask is never read or changed: reading it with ``os.umask`` means setting
+    it, a window in which another thread would create files with the wrong mode.
+    """
+    while True:
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+
+
+def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
+    """Flush ``path`` (a file, or a folder's entries) to the disk; a no-op where the platform cannot."""
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # e.g. Windows cannot open a folder
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # a file system without fsync
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file in ``path``'s folder, then rename it to ``path``.
 
     Readers see the old file or the new one, never a part of it; if ``write``
-    raises, the temporary file is removed and ``path`` is untouched.
+    raises, the temporary file is removed and ``path`` is untouched. The file is
+    flushed to the disk before the rename and the folder after it, so a power
+    loss leaves the old file or the whole new one. The new file gets the mode
+    that ``open(path, "w")`` gives (0o666 less the umask), or the mode of the
+    file it replaces.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _create_temporary(path.parent, path.name)
     try:
-        write(Path(tmp))
+        write(tmp)
+        try:
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        except FileNotFoundError:
+            pass
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp.exists():
+            tmp.unlink()

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from huenet.files import atomic_write
 
-__all__ = ["Resumable", "config_from_dict", "train_resumably"]
+__all__ = ["CheckpointError", "Resumable", "config_from_dict", "load_checkpoint", "train_resumably"]
 
 Config = TypeVar("Config")
 
@@ -41,6 +41,26 @@ class Resumable(Protocol):
     def state(self) -> dict: ...
 
     def load(self, state: dict) -> None: ...
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read (truncated, corrupted, not a checkpoint); the message says what to do."""
+
+
+def load_checkpoint(path: Path) -> dict:
+    """The state written by :func:`train_resumably`, read without pickle (tensors, numbers and strings only).
+
+    Raises:
+        CheckpointError: one line naming the file and what to do.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged file
+        reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"cannot read checkpoint {path} ({reason}); delete it to train from the start") from None
+    if not isinstance(state, dict) or not {"config", "step"} <= state.keys():
+        raise CheckpointError(f"{path} is not a huenet checkpoint; delete it to train from the start")
+    return state
 
 
 def config_from_dict(cls: type[Config], values: Mapping[str, Any], what: str) -> Config:
@@ -95,7 +115,7 @@ def train_resumably(
     """
     checkpoint, log_path = out_dir / "checkpoint.pt", out_dir / "losses.csv"
     if checkpoint.exists():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        state = load_checkpoint(checkpoint)
         if all(state["config"].get(k) == config[k] for k in run_defining):
             run.load(state)
         else:

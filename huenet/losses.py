@@ -13,7 +13,8 @@ value per batch element, ``(B,)``.
   bin boundaries, which shifts *both* histograms by the same offset, and keep
   the cheapest cut. Shifting only one of them would make every hue rotation
   free.
-* ``cyclic_w1``: the exact circular Wasserstein-1 distance, for evaluation.
+* ``cyclic_w1`` / ``linear_w1``: the exact Wasserstein-1 distance on the hue
+  circle / on the interval [0, 1] (hue cut at red), for evaluation.
 * ``relative_mi`` / ``mi_loss``: I(X;Y) / H(X,Y) of a joint histogram
   (Kraskov et al., Eq. 17) and one minus it.
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["EMD_FORMS", "emd_loss", "cyclic_w1", "relative_mi", "mi_loss", "circulant"]
+__all__ = ["EMD_FORMS", "emd_loss", "cyclic_w1", "linear_w1", "relative_mi", "mi_loss", "circulant"]
 
 
 EMD_FORMS = ("root", "squared")
@@ -66,12 +67,12 @@ def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared"
     Returns:
         ``(B,)`` losses.
 
-    >>> p = torch.tensor([[0.5, 0.5, 0.0, 0.0]])
-    >>> q = torch.tensor([[0.0, 0.5, 0.5, 0.0]])
+    >>> p = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    >>> q = torch.tensor([[0.0, 1.0, 0.0, 0.0]])
     >>> emd_loss(p, q, cyclic=False)
-    tensor([0.0625])
-    >>> emd_loss(p, q, cyclic=False, form="root")
     tensor([0.2500])
+    >>> emd_loss(p, q, cyclic=False, form="root")
+    tensor([0.5000])
     """
     _check_pair(p, q)
     if form not in EMD_FORMS:
@@ -99,6 +100,25 @@ def cyclic_w1(p: Tensor, q: Tensor) -> Tensor:
     _check_pair(p, q)
     d = torch.cumsum(p - q, -1)
     return (d - d.median(-1, keepdim=True).values).abs().mean(-1)
+
+
+def linear_w1(p: Tensor, q: Tensor) -> Tensor:
+    """Exact Wasserstein-1 distance on [0, 1] (no wrap-around), bin ``k``'s mass at ``(k + 1/2) / K``.
+
+    ``W1 = (1/K) sum_k |F_p[k] - F_q[k]|``. For hue this is the distance of a
+    histogram cut at red, as a non-cyclic EMD sees it: at least :func:`cyclic_w1`.
+
+    Args:
+        p, q: ``(B, K)`` normalised histograms.
+
+    Returns:
+        ``(B,)`` distances in [0, 1].
+
+    >>> linear_w1(torch.tensor([[1.0, 0.0, 0.0, 0.0]]), torch.tensor([[0.0, 0.0, 0.0, 1.0]]))
+    tensor([0.7500])
+    """
+    _check_pair(p, q)
+    return torch.cumsum(p - q, -1).abs().mean(-1)
 
 
 def _xlogx(p: Tensor) -> Tensor:

@@ -52,7 +52,7 @@ from numpy.typing import ArrayLike
 from torch import Tensor, nn
 
 from huenet.color import check_images
-from huenet.losses import cyclic_w1, relative_mi
+from huenet.losses import cyclic_w1, linear_w1, relative_mi
 
 __all__ = [
     "HUE_LEVELS",
@@ -200,21 +200,24 @@ def hue_joint_histogram(a: Tensor, b: Tensor, bins: int = MI_BINS) -> Tensor:
     return (joint / flat.shape[1]).view(-1, bins, bins)
 
 
-def hue_emd(a: Tensor, b: Tensor, bins: int = HUE_LEVELS) -> np.ndarray:
-    """Exact cyclic Wasserstein-1 between the 8-bit hue histograms (EMD columns of Table 1).
+def hue_emd(a: Tensor, b: Tensor, bins: int = HUE_LEVELS, *, cyclic: bool = True) -> np.ndarray:
+    """Exact Wasserstein-1 between the 8-bit hue histograms (EMD columns of Table 1).
 
     Args:
         a, b: ``(B, 3, H, W)`` and ``(B, 3, H', W')`` float RGB in [0, 1]; the
             sizes may differ (only the histograms are compared).
         bins: ``K`` in [2, 255].
+        cyclic: on the hue circle (the default); ``False``: on [0, 1], hue cut at
+            red, as a non-cyclic EMD sees it.
 
     Returns:
-        ``(B,)`` float64 distances in [0, 1/2] (hue circle of circumference 1).
+        ``(B,)`` float64 distances in [0, 1/2] (cyclic; circle of circumference 1) or [0, 1].
     """
     _check_images(a, "a")
     _check_images(b, "b")
     _check_same_batch(a, b)
-    return cyclic_w1(hue_histogram(a, bins), hue_histogram(b, bins)).numpy()
+    distance = cyclic_w1 if cyclic else linear_w1
+    return distance(hue_histogram(a, bins), hue_histogram(b, bins)).numpy()
 
 
 def hue_relative_mi(a: Tensor, b: Tensor, bins: int = MI_BINS) -> np.ndarray:

@@ -39,7 +39,8 @@ __all__ = ["TrainConfig", "TrainingDiverged", "train", "load_generator", "save_g
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
 # Changing these between a checkpoint and a rerun would mix two different experiments.
 _RUN_DEFINING = ("width", "depth", "dropout", "disc_width", "disc_layers", "batch_size", "lr", "beta1", "beta2",
-                 "emd_form", "lambda_emd", "lambda_mi", "bins", "kernel_width_ratio", "histogram_impl", "seed")
+                 "emd_form", "lambda_emd", "lambda_mi", "bins", "mi_bins", "kernel_width_ratio", "histogram_impl",
+                 "seed")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class TrainConfig:
     lambda_emd: float = 100.0
     lambda_mi: float = 25.0
     bins: int = 256
+    mi_bins: int | None = None  # bins per axis of the MI loss's joint histogram; None: ``bins``
     kernel_width_ratio: float = 2.5
     histogram_impl: str = "fast"
     seed: int = 0
@@ -67,9 +69,10 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("width", "depth", "batch_size", "steps", "bins", "checkpoint_every", "disc_width", "disc_layers"):
+        for name in ("width", "depth", "batch_size", "steps", "bins", "mi_bins", "checkpoint_every", "disc_width",
+                     "disc_layers"):
             value = getattr(self, name)
-            if name == "disc_width" and value is None:
+            if name in ("disc_width", "mi_bins") and value is None:
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -152,8 +155,8 @@ class _Run:
 
     def mi(self, source_hue: Tensor, hue: Tensor) -> Tensor:
         c = self.config
-        joint = joint_histogram(source_hue, hue, c.bins, cyclic=True, kernel_width_ratio=c.kernel_width_ratio,
-                                impl=c.histogram_impl)
+        joint = joint_histogram(source_hue, hue, c.mi_bins or c.bins, cyclic=True,
+                                kernel_width_ratio=c.kernel_width_ratio, impl=c.histogram_impl)
         return mi_loss(joint).mean()
 
     def train_step(self, source: Tensor, target: Tensor) -> dict[str, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import io
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -173,6 +174,9 @@ def test_folder_writes_the_good_images_and_reports_the_bad(commands: dict[str, C
     written = sorted(p.name for p in out.iterdir())
     assert written == ["alpha.png", "cmyk.jpg", "grey.png", "palette.png", "rgb.png", "sixteen.png"]
     assert all(size_of(out / name) == (24, 20) for name in written)
+    umask = os.umask(0)  # the subprocess inherited this process's umask
+    os.umask(umask)
+    assert {oct(stat.S_IMODE((out / name).stat().st_mode)) for name in written} == {oct(0o666 & ~umask)}
 
 
 def test_a_colour_instead_of_a_target(commands: dict[str, Command]) -> None:

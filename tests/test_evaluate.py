@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from huenet.evaluate import score, summarise, summary_table
+from huenet.evaluate import headline, score, summarise, summary_table
 from huenet.metrics import hue_emd
 
 
@@ -54,3 +54,35 @@ def test_precomputed_real_features_give_the_same_realism_distance():
     assert by_images["realism_fd_sources"] == by_features["realism_fd_sources"] > 0
     for name in outputs:
         assert by_images["methods"][name]["realism_fd"] == by_features["methods"][name]["realism_fd"]
+
+
+def test_features_computed_once_serve_a_prefix_too():
+    source, target = _pairs(8)
+    features = _MeanColourFeatures()
+    calls = []
+
+    def counting(images: torch.Tensor) -> np.ndarray:
+        calls.append(len(images))
+        return features(images)
+
+    outputs = {"copy": source, "half": source[:4]}
+    known = {"sources": features(source), "copy": features(source), "half": features(source[:4])}
+    full = score(source, target, outputs, features=counting, real_features=features(source), image_features=known)
+    prefix = score(source[:4], target[:4], {k: v[:4] for k, v in outputs.items()}, features=counting,
+                   real_features=features(source), image_features=known)
+    assert calls == []  # every feature came from `known`
+    direct = score(source[:4], target[:4], {k: v[:4] for k, v in outputs.items()}, features=features,
+                   real_features=features(source))
+    assert prefix["methods"]["copy"]["realism_fd"] == direct["methods"]["copy"]["realism_fd"]
+    assert full["realism_fd_sources"] == full["methods"]["copy"]["realism_fd"]
+
+
+def test_headline_is_flat_per_method_and_has_the_non_cyclic_emd_beside():
+    source, target = _pairs()
+    scores = score(source, target, {"copy": source}, features=_MeanColourFeatures(), real=_pairs(12)[0])
+    np.testing.assert_allclose(scores["methods"]["copy"]["emd_tar_out_linear"], hue_emd(target, source, cyclic=False))
+    summary = summarise(scores, n_boot=50)
+    assert headline(summary) == {"copy": {"emd": summary["methods"]["copy"]["emd_tar_out"]["mean"],
+                                          "mi": summary["methods"]["copy"]["rel_mi_src_out"]["mean"],
+                                          "ssim": summary["methods"]["copy"]["ssim"]["mean"],
+                                          "fd": summary["methods"]["copy"]["realism_fd"]}}

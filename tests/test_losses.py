@@ -169,7 +169,27 @@ def test_mi_has_no_nan_on_degenerate_joints(kind):
 # ------------------------------------------------------------ gradients
 
 
-@pytest.mark.parametrize("fn", [lambda p, q: emd_loss(p, q), lambda p, q: emd_loss(p, q, cyclic=False), cyclic_w1])
+@given(histograms, st.booleans())
+def test_root_emd_is_the_square_root_of_the_squared_form(case, cyclic):
+    k, seed, sparsity = case
+    p, q = _hists(3, k, seed, sparsity), _hists(3, k, seed + 1, sparsity)
+    squared = emd_loss(p, q, cyclic=cyclic, form="squared")
+    root = emd_loss(p, q, cyclic=cyclic, form="root")
+    far = squared > 1e-10
+    torch.testing.assert_close(root[far], squared[far].sqrt(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("cyclic", [True, False])
+def test_root_emd_gradient_is_finite_at_identical_histograms(cyclic):
+    p = _hists(2, 16, 21).requires_grad_(True)
+    loss = emd_loss(p, p.detach().clone(), cyclic=cyclic, form="root")
+    loss.sum().backward()
+    assert loss.detach().max().item() <= 1e-6 and torch.isfinite(p.grad).all()
+
+
+@pytest.mark.parametrize("fn", [lambda p, q: emd_loss(p, q), lambda p, q: emd_loss(p, q, cyclic=False), cyclic_w1,
+                                lambda p, q: emd_loss(p, q, form="root"),
+                                lambda p, q: emd_loss(p, q, cyclic=False, form="root")])
 def test_gradcheck_histogram_distances(fn):
     p, q = _hists(2, 6, 11).requires_grad_(True), _hists(2, 6, 12).requires_grad_(True)
     assert torch.autograd.gradcheck(fn, (p, q))
@@ -199,6 +219,7 @@ def test_gradcheck_losses_through_the_layers(impl):
     [
         (lambda: emd_loss(torch.rand(2, 4), torch.rand(2, 5)), "same shape"),
         (lambda: emd_loss(torch.rand(4), torch.rand(4)), r"\(B, K\)"),
+        (lambda: emd_loss(torch.rand(2, 4), torch.rand(2, 4), form="cubed"), "form must be one of root, squared"),
         (lambda: cyclic_w1(torch.ones(2, 4, dtype=torch.long), torch.ones(2, 4, dtype=torch.long)), r"\(B, K\)"),
         (lambda: relative_mi(torch.rand(4, 4)), r"\(B, K, K\)"),
     ],

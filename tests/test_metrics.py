@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 from scipy import linalg
-from scipy.stats import entropy
+from scipy.stats import entropy, wasserstein_distance
 from skimage.metrics import structural_similarity
 from sklearn.metrics import mutual_info_score
 from torchvision.transforms.functional import gaussian_blur
@@ -100,6 +100,15 @@ def test_hue_emd_equals_pot_on_the_hue_samples(photos, a, b):
     sy = (hue_8bit(y).flatten().numpy() + 0.5) / HUE_LEVELS
     ref = ot.wasserstein_circle(sx, sy, p=1)[0]
     np.testing.assert_allclose(hue_emd(x, y), [ref], atol=1e-9)
+
+
+@pytest.mark.parametrize(("a", "b"), [("astronaut", "coffee"), ("chelsea", "rocket")])
+def test_non_cyclic_hue_emd_equals_scipy_on_the_hue_samples(photos, a, b):
+    x, y = photos[a], sample_photo(b, 48)
+    sx = (hue_8bit(x).flatten().numpy() + 0.5) / HUE_LEVELS
+    sy = (hue_8bit(y).flatten().numpy() + 0.5) / HUE_LEVELS
+    np.testing.assert_allclose(hue_emd(x, y, cyclic=False), [wasserstein_distance(sx, sy)], atol=1e-9)
+    assert hue_emd(x, y, cyclic=False)[0] >= hue_emd(x, y)[0] - 1e-12
 
 
 def test_hue_emd_known_values_and_symmetry(photos):

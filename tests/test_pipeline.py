@@ -1,25 +1,22 @@
-"""The DVC pipeline: dvc.yaml agrees with the notebooks and params.yaml, and the `data` stage runs.
+"""The DVC pipeline: dvc.yaml agrees with the notebooks and params.yaml, and every stage runs on a fresh clone.
 
-The end-to-end test copies the repository's pipeline files into a temporary
-git repository, writes a smoke-scale params.yaml there and runs
-``dvc repro --pull data`` as a fresh clone would (the data come from the
-project's DVC remote into a temporary cache), so nothing in the checkout is written.
+The end-to-end test clones the committed HEAD into a temporary folder with
+``../shared`` beside it, writes a smoke-scale params.yaml there and runs the
+README's pipeline command verbatim, so nothing in the checkout is written.
 """
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
-import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,56 +70,87 @@ def test_data_stage_figures_are_the_ones_the_notebook_saves():
     assert declared == saved and all(n.startswith("data_") for n in saved)
 
 
-# ------------------------------------------------------------------ end to end
+# ------------------------------------------------------------------ the quickstart, end to end
 
-
-def _remote_url() -> Path:
-    """The default remote's folder, absolute (.dvc/config holds it relative to .dvc/)."""
-    cfg = configparser.ConfigParser()
-    cfg.read(ROOT / ".dvc" / "config")
-    remote = cfg["core"]["remote"]
-    return (ROOT / ".dvc" / cfg[f"'remote \"{remote}\"'"]["url"]).resolve()
-
-
-def _run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DVC_NO_ANALYTICS="1", MPLBACKEND="Agg", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+def _run(args: list[str], cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, DVC_NO_ANALYTICS="1", MPLBACKEND="Agg", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+               **(env or {}))
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.skipif(not (BIN / "dvc").exists() or not (BIN / "papermill").exists(), reason="dvc/papermill not installed")
-def test_dvc_repro_data_at_smoke_scale(tmp_path):
-    remote = _remote_url()
-    if not remote.is_dir():
-        pytest.skip(f"DVC remote {remote} not found")
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    code = [dep for dep in _stages()["data"]["deps"] if dep.startswith("huenet/")]
-    for rel in ("dvc.yaml", "data.dvc", ".dvcignore", "pyproject.toml", "notebooks/01-data.ipynb", *code):
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / rel, repo / rel)
-    if (ROOT / "dvc.lock").is_file():  # as in a clone: the lock of the full run, which smoke params invalidate
-        shutil.copy(ROOT / "dvc.lock", repo / "dvc.lock")
-    (repo / "reports" / "notebooks").mkdir(parents=True)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"].update(limit=40, timing_batches=5)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
-    (repo / ".dvc").mkdir()
-    (repo / ".dvc" / "config").write_text(
-        f"[core]\n    remote = flowers\n['remote \"flowers\"']\n    url = {remote}\n"
-    )
-    assert _run(["git", "init", "-q"], repo).returncode == 0
+# Smoke-scale values written over the clone's params.yaml: every stage runs in seconds.
+SMOKE = {
+    "data": {"limit": 200, "timing_batches": 5},
+    "histogram_layers": {"bins": 64, "image_size": 64},
+    "train": {"config": {"width": 8, "depth": 5, "disc_layers": 2, "batch_size": 4, "steps": 12, "bins": 64,
+                         "checkpoint_every": 6}, "crop_size": 32, "eval_pairs": 16},
+    "color_gan": {"config": {"crop_size": 16, "gen_width": 4, "critic_widths": [4, 4, 8], "critic_fc": [16, 8],
+                             "batch_size": 4, "steps": 3, "checkpoint_every": 2}, "eval_pairs": 16},
+    "ablations": {"eval_pairs": 16, "feature_matching_pairs": 2, "shown_pairs": 4},
+    "table1": {"eval_pairs": 24, "feature_matching_pairs": 4, "n_boot": 100},
+}
 
-    done = _run([str(BIN / "dvc"), "repro", "--pull", "data"], repo)
+
+def _merge(base: dict, changes: dict) -> dict:
+    return {k: _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+            for k, v in {**base, **changes}.items()}
+
+
+def readme_command(comment: str) -> str:
+    """The command of the README's quickstart block whose line ends with ``# <comment>``."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Quickstart.*?```bash\n(.*?)```", readme, re.S)
+    assert block, "README.md has no Quickstart section with a bash block"
+    for line in block.group(1).splitlines():
+        command, _, said = line.partition("#")
+        if said.strip() == comment:
+            return command.strip()
+    raise AssertionError(f"the README's quickstart has no command marked '# {comment}'")
+
+
+def _stage_outputs(params: dict) -> dict[str, list[str]]:
+    """Every stage name (foreach expanded) -> its output paths, interpolated."""
+    outputs = {}
+    for name, spec in _stages().items():
+        keys = list(params[name]["variants"]) if "foreach" in spec else [None]
+        body = spec.get("do", spec)
+        for key in keys:
+            paths = [next(iter(o)) if isinstance(o, dict) else o for o in body.get("outs", []) + body.get("metrics", [])]
+            paths = [p.replace("${data.load_size}", str(params["data"]["load_size"])).replace("${key}", str(key))
+                     for p in paths]
+            outputs[name if key is None else f"{name}@{key}"] = paths
+    return outputs
+
+
+@pytest.mark.skipif(not (BIN / "dvc").exists() or not (BIN / "papermill").exists(), reason="dvc/papermill not installed")
+def test_the_readme_pipeline_command_runs_every_stage_on_a_fresh_clone(tmp_path):
+    """The README's pipeline command, typed in a fresh clone with ../shared beside it, runs every stage.
+
+    This clones the committed HEAD (not the working tree: commit first) and imports the clone's own
+    huenet (PYTHONPATH), so it tests what a user gets from the repository.
+    """
+    shared = (ROOT.parent / "shared").resolve()
+    if not (shared / "dvc-store").is_dir():
+        pytest.skip(f"no {shared / 'dvc-store'} beside the checkout")
+    clone = tmp_path / "main"
+    assert _run(["git", "clone", "-q", str(ROOT), str(clone)], tmp_path).returncode == 0
+    (tmp_path / "shared").symlink_to(shared)
+    params = _merge(yaml.safe_load((clone / "params.yaml").read_text()), SMOKE)
+    (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    started = time.time()
+    env = {"PYTHONPATH": str(clone)}
+    done = _run(["bash", "-c", readme_command("run the pipeline")], clone, timeout=1200, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
-    split = json.loads((repo / "artifacts" / "splits.json").read_text())
+    for stage, paths in _stage_outputs(params).items():
+        assert f"Running stage '{stage}'" in done.stdout, f"{stage} did not run:\n{done.stdout[-3000:]}"
+        for path in paths:
+            assert (clone / path).exists() and (clone / path).stat().st_mtime >= started, f"{stage}: {path}"
+    split = json.loads((clone / "artifacts" / "splits.json").read_text())
     assert (split["n_train"], split["n_test"]) == (7371, 818)
-    cache = torch.load(repo / "artifacts" / "cache_72.pt", weights_only=True)
-    assert tuple(cache["images"].shape) == (40, 3, 72, 72)
-    metrics = json.loads((repo / "reports" / "data.json").read_text())
-    assert metrics["images"] == 8189 and metrics["images_checked"] == 40
-    for out in _stages()["data"]["outs"]:
-        path = next(iter(out)) if isinstance(out, dict) else out
-        assert (repo / path.replace("${data.load_size}", "72")).is_file(), path
-    status = _run([str(BIN / "dvc"), "status", "data"], repo)
+    assert json.loads((clone / "reports" / "data.json").read_text())["images_checked"] == 200
+    imported = _run([sys.executable, "-c", "import huenet; print(huenet.__file__)"], clone, env=env)
+    assert imported.stdout.strip().startswith(str(clone)), imported.stdout
+    status = _run([str(BIN / "dvc"), "status"], clone)
     assert status.returncode == 0 and "up to date" in status.stdout, status.stdout

