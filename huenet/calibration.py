@@ -5,7 +5,7 @@ Each sweep point is a DVC experiment of the ``train@full`` stage (``dvc exp run
 (``reports/metrics/train_full.json``) and its ``train`` params become one row.
 ``emd_ratio`` is W1(target, output) / W1(target, source) on the held-out
 pairs: below 1 when the output's hues are closer to the target's than the
-source's are. ``python -m huenet.calibration`` reads ``dvc exp show --json``
+source's are. ``python -m huenet.calibration`` reads ``dvc exp show --json --all-commits``
 and writes the csv.
 
 >>> rows = [{"emd_ratio": 0.3, "rel_mi_src_out": 0.2}, {"emd_ratio": 0.4, "rel_mi_src_out": 0.3},
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m huenet.calibration [OUT]``: the finished experiments' rows into OUT (reports/calibration.csv)."""
     args = list(sys.argv[1:] if argv is None else argv)
     out = Path(args[0] if args else "reports/calibration.csv")
-    shown = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True, check=True)
+    shown = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], capture_output=True, text=True, check=True)
     rows = experiment_rows(json.loads(shown.stdout))
     if not rows:
         print("no finished experiment has written " + METRICS_FILE, file=sys.stderr)
