@@ -28,7 +28,7 @@ import numpy as np
 import skimage.data
 import torch
 import torch.nn.functional as F
-from machine import cpu_name  # benchmarks/ is on sys.path when a script runs
+from huenet.machine import cpu_name
 
 from huenet.baselines import feature_matching, mean_color
 from huenet.baselines.color_gan import color_distance

@@ -210,7 +210,7 @@ def _machine(threads: int, load_start: tuple[float, ...]) -> list[str]:
     import kornia
     import torch
 
-    from machine import cpu_name  # benchmarks/ is on sys.path when a script runs
+    from huenet.machine import cpu_name
 
     cpu = cpu_name()
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import torch
-from machine import cpu_name  # benchmarks/ is on sys.path when a script runs
+from huenet.machine import cpu_name
 
 from huenet.color import rgb_to_hsv
 from huenet.train import TrainConfig, _Run

@@ -28,7 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from machine import cpu_name  # benchmarks/ is on sys.path when a script runs
+from huenet.machine import cpu_name
 
 from huenet.models import UNetGenerator
 from huenet.transfer import DEFAULT_MODEL, get_method, inference_generator

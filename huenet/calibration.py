@@ -106,7 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m huenet.calibration [OUT]``: the finished experiments' rows into OUT (reports/calibration.csv)."""
     args = list(sys.argv[1:] if argv is None else argv)
     out = Path(args[0] if args else "reports/calibration.csv")
-    shown = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], capture_output=True, text=True, check=True)
+    shown = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], capture_output=True, text=True)
+    if shown.returncode != 0:  # e.g. a queued run holds DVC's lock for a moment: try again
+        print(f"dvc exp show failed: {(shown.stderr.strip().splitlines() or ['no message'])[-1]}", file=sys.stderr)
+        return 1
     rows = experiment_rows(json.loads(shown.stdout))
     if not rows:
         print("no finished experiment has written " + METRICS_FILE, file=sys.stderr)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from huenet.machine import cpu_name
 
 __all__ = ["stage_times", "times_table", "main"]
 
@@ -40,16 +41,6 @@ def times_table(rows: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m huenet.stage_times [NOTEBOOKS [OUT]]``: reports/notebooks -> reports/stage_times.md."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -63,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "# Pipeline stage times",
         "",
         f"From the papermill metadata of the executed notebooks in `{folder}` (each stage runs one notebook; "
-        f"the last ended {max(r['end'] for r in rows)[:19]} UTC). Machine: {_cpu()}, {os.cpu_count()} cores. "
+        f"the last ended {max(r['end'] for r in rows)[:19]} UTC). Machine: {cpu_name()}, {os.cpu_count()} cores. "
         "Written by `python -m huenet.stage_times`.",
         "",
         times_table(rows),

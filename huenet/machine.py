@@ -1,4 +1,4 @@
-"""What the benchmarks say about the machine they ran on."""
+"""The machine a benchmark or a pipeline run ran on, as reports name it."""
 
 from __future__ import annotations
 
