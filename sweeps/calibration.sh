@@ -18,7 +18,7 @@ point() {  # point NAME FORM LAMBDA_MI MI_BINS
 }
 
 if [[ "${1:-}" != "--collect" ]]; then
-    for mi in 0 40 70 110 130 150 170; do point "root-mi$mi" root "$mi" null; done
+    for mi in 0 40 70 110 150; do point "root-mi$mi" root "$mi" null; done
     for mi in 25 50 100; do point "root-mi$mi-bins32" root "$mi" 32; done
     for mi in 0 10 25 50; do point "squared-mi$mi" squared "$mi" null; done
     dvc exp run --run-all --jobs 2
