@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["COLUMNS", "PAPER_POINT", "experiment_rows", "pareto_front", "meets_goal", "write_csv", "read_csv",
-           "main"]
+__all__ = ["COLUMNS", "PAPER_POINT", "experiment_rows", "runs_of", "pareto_front", "meets_goal", "write_csv",
+           "read_csv", "main"]
 
 METRICS_FILE = "reports/metrics/train_full.json"
 CONFIG_COLUMNS = ("emd_form", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size", "width", "depth")
@@ -60,6 +60,11 @@ def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FIL
         row |= {key: metrics[key] for key in COLUMNS[-4:]}
         rows.append(row)
     return sorted(rows, key=lambda r: (r["emd_form"], r["mi_bins"] or 0, r["lambda_emd"], r["steps"], r["lambda_mi"]))
+
+
+def runs_of(rows: Iterable[Mapping[str, Any]], config: object, **changes: Any) -> list[Mapping[str, Any]]:
+    """The rows trained with ``config`` (a ``TrainConfig``), with ``changes`` to its fields, on every config column."""
+    return [r for r in rows if all(r[k] == changes.get(k, getattr(config, k)) for k in CONFIG_COLUMNS)]
 
 
 def pareto_front(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
