@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from huenet.calibration import (COLUMNS, PAPER_POINT, experiment_rows, meets_goal, pareto_front, read_csv, runs_of,
-                                write_csv)
+from huenet.calibration import (
+    COLUMNS,
+    PAPER_POINT,
+    experiment_rows,
+    meets_goal,
+    pareto_front,
+    read_csv,
+    runs_of,
+    write_csv,
+)
 
 
 def _experiment(name: str, form: str, lambda_mi: float, ratio: float, mi: float, variants=None) -> dict:

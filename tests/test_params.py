@@ -13,7 +13,8 @@ from huenet.params import stage_params
 from huenet.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = {"train": (TrainConfig, ("crop_size", "eval_pairs", "threads")), "color_gan": (ColorGANConfig, ("eval_pairs",))}
+STAGES = {"train": (TrainConfig, ("crop_size", "eval_pairs", "threads")),
+          "color_gan": (ColorGANConfig, ("eval_pairs",))}
 
 
 def _params() -> dict:
