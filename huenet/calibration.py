@@ -31,8 +31,8 @@ __all__ = ["COLUMNS", "PAPER_POINT", "experiment_rows", "runs_of", "pareto_front
 METRICS_FILE = "reports/metrics/train_full.json"
 CONFIG_COLUMNS = ("emd_form", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size", "width", "depth")
 # commit: the code the experiment ran on (its baseline), since the code, not only the params, defines a run
-COLUMNS = ("experiment", "commit", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio", "emd_tar_out", "rel_mi_src_out",
-           "grey_ssim")
+COLUMNS = ("experiment", "commit", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio", "emd_tar_out",
+           "rel_mi_src_out", "grey_ssim")
 # Avi-Aharon et al., Table 1 means of Figure 6's seven pairs: EMD TAR-OUT / TAR-SRC = 0.113 / 0.244, MI SRC-OUT 0.259.
 PAPER_POINT = {"emd_ratio": round(0.113 / 0.244, 3), "rel_mi_src_out": 0.259}
 

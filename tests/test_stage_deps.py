@@ -23,11 +23,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "huenet"
 
-# Issue 13: another branch edits the `train` stage of dvc.yaml, so its deps are set when the branches merge;
-# until then its test reports the list it needs. Empty this once dvc.yaml lists it.
-PENDING = {"train"}
-
-
 def _stages() -> dict[str, dict]:
     """Stage name -> its ``cmd`` and ``deps``; a ``foreach`` stage's template (``do``) stands for all its stages."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
@@ -158,8 +153,4 @@ def test_closure_follows_the_package_and_its_lazy_attribute() -> None:
 def test_stage_deps_are_its_import_closure(stage: str) -> None:
     spec = _stages()[stage]
     needed, have = closure(_notebook(spec)), listed(spec["deps"])
-    if stage in PENDING:
-        assert needed != have, f"dvc.yaml now lists {stage}'s closure: remove {stage!r} from PENDING"
-        others = [d for d in spec["deps"] if not listed([d])]
-        pytest.xfail(f"{stage} needs deps: {others + sorted(needed)}")
     assert have == needed, f"{stage}: missing {sorted(needed - have)}, not imported {sorted(have - needed)}"
