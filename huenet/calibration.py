@@ -29,7 +29,8 @@ __all__ = ["COLUMNS", "PAPER_POINT", "experiment_rows", "runs_of", "pareto_front
            "read_csv", "main"]
 
 METRICS_FILE = "reports/metrics/train_full.json"
-CONFIG_COLUMNS = ("emd_form", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size", "width", "depth")
+CONFIG_COLUMNS = ("emd_form", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size", "width", "depth",
+                  "seed")
 # commit: the code the experiment ran on (its baseline), since the code, not only the params, defines a run
 COLUMNS = ("experiment", "commit", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio", "emd_tar_out",
            "rel_mi_src_out", "grey_ssim")
@@ -60,7 +61,8 @@ def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FIL
         row |= {"threads": params.get("threads"), "eval_pairs": params.get("eval_pairs")}
         row |= {key: metrics[key] for key in COLUMNS[-4:]}
         rows.append(row)
-    return sorted(rows, key=lambda r: (r["emd_form"], r["mi_bins"] or 0, r["lambda_emd"], r["steps"], r["lambda_mi"]))
+    return sorted(rows, key=lambda r: (r["emd_form"], r["mi_bins"] or 0, r["lambda_emd"], r["steps"], r["seed"] or 0,
+                                       r["lambda_mi"]))
 
 
 def runs_of(rows: Iterable[Mapping[str, Any]], config: object, **changes: Any) -> list[Mapping[str, Any]]:
