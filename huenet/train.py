@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ContextManager, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -212,7 +212,7 @@ class _Run:
             self.generate = DistributedDataParallel(self.generator, device_ids, broadcast_buffers=False)
             self.discriminator_loss = DistributedDataParallel(self.discriminator_loss, device_ids,
                                                               broadcast_buffers=False)
-        self.autocast: Callable[[], ContextManager] = (
+        self.autocast: Callable[[], contextlib.AbstractContextManager] = (
             functools.partial(torch.autocast, device.type, dtype=torch.bfloat16) if config.amp
             else contextlib.nullcontext)
         self.step = 0
