@@ -51,8 +51,8 @@ from huenet.params import stage_params
 __all__ = ["TrainConfig", "TrainingDiverged", "train", "load_generator", "save_generator", "translate_hue"]
 
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
-# The keys of params.yaml's train group beside config and variants (notebook 03 reads the same).
-STAGE_KEYS = ("crop_size", "eval_pairs", "threads")
+# The keys of params.yaml's train group beside config and variants (notebooks 03 and 06 read the same).
+STAGE_KEYS = ("crop_size", "eval_pairs", "threads", "nproc_per_node")
 # Changing these between a checkpoint and a rerun would mix two different experiments.
 _RUN_DEFINING = ("width", "depth", "dropout", "disc_width", "disc_layers", "batch_size", "lr", "beta1", "beta2",
                  "emd_form", "lambda_emd", "lambda_mi", "bins", "mi_bins", "kernel_width_ratio", "histogram_impl",
@@ -204,14 +204,15 @@ class _Run:
         # the discriminator's loss wrapped in DDP, which averages their gradients across ranks. The
         # generator step's D(fake) calls the bare discriminator: the D gradients it leaves are zeroed
         # before the next D step, so synchronising them would only cost time. Buffers (BatchNorm's
-        # running statistics) are not broadcast: each rank keeps its own; rank 0's are saved.
+        # running statistics) are not synchronised at each forward: each rank keeps its own (they
+        # differ with per-rank batch statistics), and rank 0's are saved.
         self.generate: Callable[[Tensor], Tensor] = self.generator
         self.discriminator_loss: Callable[[Tensor, Tensor], Tensor] = _DiscriminatorLoss(self.discriminator, self.gan)
         if ranks is not None:
-            device_ids = [device] if device.type == "cuda" else None
-            self.generate = DistributedDataParallel(self.generator, device_ids, broadcast_buffers=False)
-            self.discriminator_loss = DistributedDataParallel(self.discriminator_loss, device_ids,
-                                                              broadcast_buffers=False)
+            ddp = functools.partial(DistributedDataParallel, device_ids=[device] if device.type == "cuda" else None,
+                                    forward_sync_buffers=False)
+            self.generate = ddp(self.generator)
+            self.discriminator_loss = ddp(self.discriminator_loss)
         self.autocast: Callable[[], contextlib.AbstractContextManager] = (
             functools.partial(torch.autocast, device.type, dtype=torch.bfloat16) if config.amp
             else contextlib.nullcontext)
