@@ -46,7 +46,7 @@ from huenet.histograms import joint_histogram, soft_histogram
 from huenet.loop import config_from_dict, train_resumably
 from huenet.losses import EMD_FORMS, emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input
-from huenet.params import stage_params
+from huenet.params import read_group, stage_params
 
 __all__ = ["TrainConfig", "TrainingDiverged", "train", "load_generator", "save_generator", "translate_hue"]
 
@@ -371,11 +371,11 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 trained, 1 training diverged, 2 bad arguments or settings.")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
     parser.add_argument("--variant", required=True, help="a key of train.variants, e.g. full")
-    parser.add_argument("--out-dir", type=Path, required=True, help="the run's folder, e.g. models/full")
+    parser.add_argument("--out-dir", type=Path, help="the run's folder (default: models/VARIANT, as the stage)")
     parser.add_argument("--splits", type=Path, default=Path("artifacts/splits.json"),
                         help="splits written by the data stage (default: artifacts/splits.json)")
-    parser.add_argument("--cache", type=Path, required=True, help="image cache written by the data stage, "
-                                                                  "e.g. artifacts/cache_72.pt")
+    parser.add_argument("--cache", type=Path, help="image cache written by the data stage "
+                                                   "(default: artifacts/cache_<data.load_size>.pt)")
     return parser
 
 
@@ -384,13 +384,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config, stage = stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=args.variant)
-        missing = [str(p) for p in (args.splits, args.cache) if not p.is_file()]
+        cache_path = args.cache or Path(f"artifacts/cache_{read_group(args.params, 'data').get('load_size')}.pt")
+        missing = [str(p) for p in (args.splits, cache_path) if not p.is_file()]
         if missing:
             raise ValueError(f"not found: {', '.join(missing)} (the data stage writes them: dvc repro data)")
-        split, cache = ensure_data(args.splits, args.cache)
+        split, cache = ensure_data(args.splits, cache_path)
         torch.set_num_threads(stage["threads"])
         pairs = PairDataset(cache, split.train, crop_size=stage["crop_size"], mode="train", seed=config.seed)
-        train(config, pairs, args.out_dir, progress=sys.stderr.isatty())
+        train(config, pairs, args.out_dir or Path("models", args.variant), progress=sys.stderr.isatty())
     except TrainingDiverged as err:
         print(f"huenet.train: {err}", file=sys.stderr)
         return 1

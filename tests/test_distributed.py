@@ -9,10 +9,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+import huenet.train as train_module
 from huenet.distributed import Ranks, from_environment, shard
 from huenet.histograms import joint_histogram, soft_histogram
 from huenet.losses import emd_loss, mi_loss
-from huenet.train import TrainConfig, _Run, train
+from huenet.train import TrainConfig, TrainingDiverged, _Run, main, train
 from tests.helpers import synthetic_pairs
 
 # Dropout off: with it, each rank draws its own masks, which no one-process run reproduces.
@@ -41,16 +42,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rank(rank: int, world_size: int, port: int, config: dict, out_dir: str) -> None:
-    """One torchrun worker: the environment torchrun would set, then the same train() call as every rank."""
+def _rank(rank: int, world_size: int, port: int, config: dict, out_dir: str, nan_on_rank: int | None) -> None:
+    """One torchrun worker: the environment torchrun would set, then the same train() call as every rank.
+
+    On rank ``nan_on_rank`` the EMD loss is NaN; each rank then writes what stopped it to ``rank<r>.txt``.
+    """
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    train(TrainConfig(**config), _TwinHalves(), out_dir, progress=False)
+    if rank == nan_on_rank:
+        train_module.emd_loss = lambda p, q, **kwargs: torch.full((p.shape[0],), float("nan"))
+    try:
+        train(TrainConfig(**config), _TwinHalves(), out_dir, progress=False)
+    except TrainingDiverged as err:
+        (Path(out_dir) / f"rank{rank}.txt").write_text(str(err))
 
 
-def _train_on_two_ranks(config: dict, out_dir: Path) -> None:
-    mp.start_processes(_rank, args=(2, _free_port(), config, str(out_dir)), nprocs=2, start_method="spawn")
+def _train_on_two_ranks(config: dict, out_dir: Path, nan_on_rank: int | None = None) -> None:
+    mp.start_processes(_rank, args=(2, _free_port(), config, str(out_dir), nan_on_rank), nprocs=2,
+                       start_method="spawn")
 
 
 def _log(out_dir: Path) -> list[dict[str, float]]:
@@ -88,6 +98,20 @@ def test_distributed_two_ranks_train_checkpoint_resume_and_match_one_process(tmp
     for name, value in want.items():
         if not name.endswith(("running_var", "num_batches_tracked")):
             torch.testing.assert_close(got[name], value, rtol=1e-3, atol=1e-4, msg=name)
+
+
+def test_distributed_a_nan_on_one_rank_stops_both_at_that_step(tmp_path):
+    _train_on_two_ranks({**TINY, "steps": 3}, tmp_path, nan_on_rank=1)
+    for rank in (0, 1):
+        assert (tmp_path / f"rank{rank}.txt").read_text() == "loss_emd became nan at step 1"
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_the_entry_point_refuses_bad_settings_in_one_line(tmp_path, capsys):
+    params = Path(__file__).resolve().parents[1] / "params.yaml"
+    assert main(["--params", str(params), "--variant", "nope", "--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"huenet.train: error: params group 'train' in {params} has no variant 'nope'\n"
 
 
 def test_a_batch_that_does_not_split_evenly_is_refused(monkeypatch):
