@@ -28,10 +28,10 @@ import numpy as np
 import skimage.data
 import torch
 import torch.nn.functional as F
-from huenet.machine import cpu_name
 
 from huenet.baselines import feature_matching, mean_color
 from huenet.baselines.color_gan import color_distance
+from huenet.machine import cpu_name
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "retina")
 GOAL_SECONDS = 60.0  # per 256 x 256 image, 2 threads (issue 7)

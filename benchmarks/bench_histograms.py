@@ -261,7 +261,8 @@ def _report(args: argparse.Namespace, results: dict, agreement: dict, exact_rss:
             f"## {title}",
             "",
             "| px | dense ms | fast ms | kornia ms | **dense/fast time** | dense MiB | fast MiB | kornia MiB "
-            "| **dense/fast memory** | RSS dense / fast / kornia MiB | abs. loss diff | max abs. grad diff | relative |",
+            "| **dense/fast memory** | RSS dense / fast / kornia MiB "
+            "| abs. loss diff | max abs. grad diff | relative |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for size in args.sizes:

@@ -28,10 +28,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from huenet.machine import cpu_name
 
+from huenet.api import DEFAULT_MODEL, get_method, inference_generator
+from huenet.machine import cpu_name
 from huenet.models import UNetGenerator
-from huenet.transfer import DEFAULT_MODEL, get_method, inference_generator
 
 METHODS = ("huenet", "reinhard", "histmatch")
 GOAL_SECONDS_PER_MEGAPIXEL = 1.5  # huenet, 2 threads (issue 6)

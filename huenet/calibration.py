@@ -30,31 +30,32 @@ __all__ = ["COLUMNS", "PAPER_POINT", "experiment_rows", "runs_of", "pareto_front
 
 METRICS_FILE = "reports/metrics/train_full.json"
 CONFIG_COLUMNS = ("emd_form", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size", "width", "depth")
-COLUMNS = ("experiment", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio", "emd_tar_out", "rel_mi_src_out",
-           "grey_ssim")
+# commit: the code the experiment ran on (its baseline), since the code, not only the params, defines a run
+COLUMNS = ("experiment", "commit", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio", "emd_tar_out",
+           "rel_mi_src_out", "grey_ssim")
 # Avi-Aharon et al., Table 1 means of Figure 6's seven pairs: EMD TAR-OUT / TAR-SRC = 0.113 / 0.244, MI SRC-OUT 0.259.
 PAPER_POINT = {"emd_ratio": round(0.113 / 0.244, 3), "rel_mi_src_out": 0.259}
 
 
-def _entries(exp_show: Sequence[Mapping]) -> Iterator[Mapping]:
-    """Every experiment of ``dvc exp show --json`` (DVC 3): the baselines' ``experiments`` revisions."""
+def _entries(exp_show: Sequence[Mapping]) -> Iterator[tuple[str, Mapping]]:
+    """Every experiment of ``dvc exp show --json`` (DVC 3) with its baseline commit (7 characters)."""
     for baseline in exp_show:
         for experiment in baseline.get("experiments") or []:
             for rev in experiment.get("revs") or []:
-                yield rev
+                yield baseline.get("rev", "")[:7], rev
 
 
 def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FILE) -> list[dict[str, Any]]:
     """One row (``COLUMNS``) per finished experiment that wrote ``metrics_file``, sorted by form and weights."""
     rows = []
-    for rev in _entries(exp_show):
+    for commit, rev in _entries(exp_show):
         data = rev.get("data") or {}
         metrics = ((data.get("metrics") or {}).get(metrics_file) or {}).get("data")
         params = (((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}).get("train")
         if not metrics or not params:
             continue
         config = {**params["config"], **((params.get("variants") or {}).get("full") or {})}
-        row = {"experiment": rev.get("name") or rev.get("rev", "")[:7]}
+        row = {"experiment": rev.get("name") or rev.get("rev", "")[:7], "commit": commit}
         row |= {key: config.get(key) for key in CONFIG_COLUMNS}  # a field added since a run: its default, None
         row |= {"threads": params.get("threads"), "eval_pairs": params.get("eval_pairs")}
         row |= {key: metrics[key] for key in COLUMNS[-4:]}

@@ -18,13 +18,26 @@ from PIL import Image
 from tqdm import tqdm
 
 from huenet import __version__
+from huenet.api import (
+    DEFAULT_MAX_MEGAPIXELS,
+    FEATURE_MATCHING_MAX_MEGAPIXELS,
+    MIN_SIDE,
+    TransferError,
+    check_color_arguments,
+    get_method,
+    megapixel_limit,
+    methods,
+    preload,
+    read_rgb,
+    transfer,
+)
 from huenet.files import atomic_write
-from huenet.transfer import (DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE, TransferError,
-                             check_color_arguments, get_method, megapixel_limit, methods, preload, read_rgb, transfer)
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 
+# The size limits as the help prints them (their names would not fit the help's source line).
+_LIMITS = f"{DEFAULT_MAX_MEGAPIXELS:g}; feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g}"
 _TRANSFER_EPILOG = f"""\
 methods:
 {{methods}}
@@ -45,7 +58,7 @@ images:
 
 size limits:
   Each side at least {MIN_SIDE} pixels. Images above --max-megapixels (default
-  {DEFAULT_MAX_MEGAPIXELS:g}; feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g}, as it keeps about 1.2 GiB and takes about
+  {_LIMITS}, as it keeps about 1.2 GiB and takes about
   100 s per megapixel) are refused rather than cut into tiles: tiles would
   change the result (an output pixel depends on hundreds of pixels around it),
   while memory grows linearly, about 0.4 GiB per megapixel for the CPU-profile

@@ -33,6 +33,16 @@ def rgb_to_hsv(rgb: Tensor) -> Tensor:
 
     Returns:
         ``(B, 3, H, W)`` tensor: hue in [0, 1), saturation and value in [0, 1].
+
+    >>> pixels = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.25, 0.25]])
+    >>> hsv = rgb_to_hsv(pixels.T.reshape(1, 3, 1, 4))  # red, green, blue, a dull red: one image, 1 x 4
+    >>> hsv.shape
+    torch.Size([1, 3, 1, 4])
+    >>> (hsv[0, 0, 0] * 360).round()  # hue in degrees
+    tensor([  0., 120., 240.,   0.])
+    >>> hsv[0, 1:, 0]  # saturation, then value
+    tensor([[1.0000, 1.0000, 1.0000, 0.5000],
+            [1.0000, 1.0000, 1.0000, 0.5000]])
     """
     check_images(rgb, "rgb")
     r, g, b = rgb.unbind(1)

@@ -82,7 +82,8 @@ N_CLASSES = 102
 # The md5 sums of the release's label and split files (torchvision checks the same ones).
 MAT_MD5 = {"imagelabels.mat": "e0620be6f572b9609742df49c70aed4d", "setid.mat": "a5357ecc9cb78c4bef273ce3793fc85c"}
 _TORCHVISION_SPLITS = ("train", "val", "test")
-_HOW_TO_GET = "run `dvc pull` (or, where there is internet, `python -c \"import huenet.data as d; d.download('data')\"`)"
+_HOW_TO_GET = ("run `dvc pull` (or, where there is internet, "
+               "`python -c \"import huenet.data as d; d.download('data')\"`)")
 _CACHE_FORMAT = 1
 
 

@@ -21,8 +21,15 @@ from huenet.baselines import color_gan, feature_matching, hue_histogram_matching
 from huenet.baselines.color_gan import load_color_gan
 from huenet.color import hsv_to_rgb, rgb_to_hsv
 from huenet.data import ImageCache, PairDataset
-from huenet.metrics import (FeatureExtractor, bootstrap_ci, grey_ssim, hue_emd, hue_joint_histogram, hue_relative_mi,
-                            realism_fd)
+from huenet.metrics import (
+    FeatureExtractor,
+    bootstrap_ci,
+    grey_ssim,
+    hue_emd,
+    hue_joint_histogram,
+    hue_relative_mi,
+    realism_fd,
+)
 from huenet.models import UNetGenerator, painted_rgb
 from huenet.train import load_generator, translate_hue
 
@@ -237,7 +244,8 @@ def figure6(source: Tensor, target: Tensor, outputs: Mapping[str, Tensor], label
     return fig
 
 
-def fixed_pairs(cache: ImageCache, names: Sequence[str], *, crop_size: int, n_pairs: int, seed: int) -> tuple[Tensor, Tensor]:
+def fixed_pairs(cache: ImageCache, names: Sequence[str], *, crop_size: int, n_pairs: int,
+                seed: int) -> tuple[Tensor, Tensor]:
     """The fixed, seeded (source, target) test pairs as RGB: two ``(n_pairs, 3, crop, crop)`` tensors.
 
     Centre crops, no flips (:class:`huenet.data.PairDataset` in eval mode), so the

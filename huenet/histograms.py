@@ -245,6 +245,15 @@ def soft_histogram(
 
     Returns:
         ``(B, K)`` non-negative tensor, each row summing to 1.
+
+    >>> x = torch.tensor([[0.05, 0.1, 0.6, 0.9]])  # one image of four pixels
+    >>> h = soft_histogram(x, bins=4)
+    >>> h.shape
+    torch.Size([1, 4])
+    >>> round(h.sum().item(), 4)
+    1.0
+    >>> h.argmax(-1)  # the fullest bin is [0, 0.25), which holds two of the four values
+    tensor([0])
     """
     _check_options(bins, kernel_width_ratio, impl)
     x = _flatten_values(x, "x")
@@ -278,6 +287,15 @@ def joint_histogram(
 
     Returns:
         ``(B, K, K)`` non-negative tensor summing to 1; rows index ``x``.
+
+    >>> x = torch.tensor([[0.1, 0.4, 0.6, 0.9]])
+    >>> p = joint_histogram(x, x.flip(-1), bins=4)  # the pairs (0.1, 0.9), (0.4, 0.6), ...
+    >>> p.shape
+    torch.Size([1, 4, 4])
+    >>> round(p.sum().item(), 4)
+    1.0
+    >>> p[0].argmax(-1)  # for each bin of x, the bin of y it is paired with most
+    tensor([3, 2, 1, 0])
     """
     _check_options(bins, kernel_width_ratio, impl)
     if isinstance(x, Tensor) and isinstance(y, Tensor) and x.shape != y.shape:

@@ -8,8 +8,9 @@ A run lives in one folder::
 Every ``checkpoint_every`` steps the log is flushed and the checkpoint is
 written atomically, so a crash loses at most the steps since the last one.
 Calling the loop again on the same folder continues from that checkpoint when
-it belongs to the same run (the ``run_defining`` fields of the config agree)
-and starts afresh otherwise. Batches are a function of ``(seed, step)`` and the
+it belongs to the same run (the ``run_defining`` fields of the config agree
+and the checkpoint was written by the same huenet source code, see
+:func:`code_fingerprint`) and starts afresh otherwise. Batches are a function of ``(seed, step)`` and the
 run restores its RNG state, so a resumed run ends with the same weights as an
 uninterrupted one.
 """
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -29,7 +32,8 @@ from tqdm import tqdm
 
 from huenet.files import atomic_write
 
-__all__ = ["CheckpointError", "Resumable", "config_from_dict", "load_checkpoint", "train_resumably"]
+__all__ = ["CheckpointError", "Resumable", "code_fingerprint", "config_from_dict", "load_checkpoint",
+           "train_resumably"]
 
 Config = TypeVar("Config")
 
@@ -62,6 +66,21 @@ def load_checkpoint(path: Path) -> dict:
     if not isinstance(state, dict) or not {"config", "step"} <= state.keys():
         raise CheckpointError(f"{path} is not a huenet checkpoint; delete it to train from the start")
     return state
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 of huenet's own source files (``huenet/**/*.py``), as 16 hex digits.
+
+    The code defines a run as much as its config does: a finished checkpoint of the same config,
+    written before a code change, must be trained again (a DVC stage reruns because its code
+    changed, and its ``persist: true`` models folder still holds the old checkpoint).
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def config_from_dict(cls: type[Config], values: Mapping[str, Any], what: str) -> Config:
@@ -118,9 +137,12 @@ def train_resumably(
             only rank 0 does, the others read the checkpoint and train.
     """
     checkpoint, log_path = out_dir / "checkpoint.pt", out_dir / "losses.csv"
+    code = code_fingerprint()
     if checkpoint.exists():
         state = load_checkpoint(checkpoint)
-        if all(state["config"].get(k) == config[k] for k in run_defining):
+        if state.get("code") != code:
+            print(f"{checkpoint} was written by other huenet code; starting afresh")
+        elif all(state["config"].get(k) == config[k] for k in run_defining):
             run.load(state)
         else:
             print(f"{checkpoint} belongs to a run with other settings; starting afresh")
@@ -149,6 +171,6 @@ def train_resumably(
             bar.update(1)
             if writes and (run.step % checkpoint_every == 0 or run.step == steps):
                 log.flush()
-                state = {"config": dict(config), **run.state()}
+                state = {"config": dict(config), "code": code, **run.state()}
                 atomic_write(checkpoint, lambda tmp: torch.save(state, tmp))
     bar.close()

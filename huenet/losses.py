@@ -76,6 +76,9 @@ def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared"
     tensor([0.2500])
     >>> emd_loss(p, q, cyclic=False, form="root")
     tensor([0.5000])
+    >>> last = torch.tensor([[0.0, 0.0, 0.0, 1.0]])  # on the hue circle, the first bin's other neighbour
+    >>> emd_loss(p, last, cyclic=False), emd_loss(p, last)
+    (tensor([0.7500]), tensor([0.2500]))
     """
     _check_pair(p, q)
     if form not in EMD_FORMS:

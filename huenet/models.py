@@ -22,11 +22,15 @@ from torch import Tensor, nn
 
 from huenet.color import hsv_to_rgb
 
-__all__ = ["UNetGenerator", "PatchDiscriminator", "GANLoss", "hue_features", "hue_from_vector", "generator_input", "painted_rgb"]
+__all__ = ["UNetGenerator", "PatchDiscriminator", "GANLoss", "hue_features", "hue_from_vector", "generator_input",
+           "painted_rgb"]
 
 
 def hue_features(hsv_like: Tensor, hue_channels: tuple[int, ...]) -> Tensor:
-    """Replace each hue channel ``h`` by ``(cos 2 pi h, sin 2 pi h)``: ``(B, C, H, W)`` -> ``(B, C + len(hue), H, W)``."""
+    """Replace each hue channel ``h`` by ``(cos 2 pi h, sin 2 pi h)``.
+
+    ``(B, C, H, W)`` -> ``(B, C + len(hue_channels), H, W)``.
+    """
     parts = []
     for c, channel in enumerate(hsv_like.unbind(1)):
         if c in hue_channels:

@@ -144,7 +144,8 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
         generator = UNetGenerator.from_config(blob["config"])
         generator.load_state_dict(blob["state_dict"])
     except (TypeError, KeyError, RuntimeError) as err:
-        raise ValueError(f"{path} does not match this version of huenet's generator: {str(err).splitlines()[0]}") from None
+        reason = str(err).splitlines()[0]
+        raise ValueError(f"{path} does not match this version of huenet's generator: {reason}") from None
     return generator.to(device).eval()
 
 

@@ -21,6 +21,9 @@ if [[ "${1:-}" != "--collect" ]]; then
     for mi in 0 40 70 110 150; do point "root-mi$mi" root "$mi" null; done
     for mi in 25 50 100; do point "root-mi$mi-bins32" root "$mi" 32; done
     for mi in 0 10 25 50; do point "squared-mi$mi" squared "$mi" null; done
+    # Round 2, with fused Adam (the rows above ran the for-loop Adam; see the csv's commit column):
+    # the 32-bin weights between 50 and 100, and 100 again to see what last-bit changes do to one run.
+    for mi in 70 80 90 100; do point "fused-root-mi$mi-bins32" root "$mi" 32; done
     dvc exp run --run-all --jobs 2
 fi
 python -m huenet.calibration reports/calibration.csv

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from huenet.calibration import (COLUMNS, PAPER_POINT, experiment_rows, meets_goal, pareto_front, read_csv, runs_of,
-                                write_csv)
+from huenet.calibration import (
+    COLUMNS,
+    PAPER_POINT,
+    experiment_rows,
+    meets_goal,
+    pareto_front,
+    read_csv,
+    runs_of,
+    write_csv,
+)
 
 
 def _experiment(name: str, form: str, lambda_mi: float, ratio: float, mi: float, variants=None) -> dict:
@@ -20,7 +28,7 @@ def _show(*experiments: dict) -> list:
     # DVC 3's shape: baselines, each with its experiments' revisions; a queued run has no metrics yet
     queued = {"rev": "1234567", "name": "queued", "data": {"params": {}, "metrics": {}}}
     workspace = {"rev": "workspace", "data": {"metrics": {"reports/metrics/train_full.json": {"data": {}}}}}
-    return [workspace, {"rev": "main", "experiments": [{"revs": [e]} for e in (*experiments, queued)]}]
+    return [workspace, {"rev": "abc1234def", "experiments": [{"revs": [e]} for e in (*experiments, queued)]}]
 
 
 def test_rows_take_the_full_variants_config_and_skip_unfinished_runs():
@@ -30,6 +38,7 @@ def test_rows_take_the_full_variants_config_and_skip_unfinished_runs():
     assert [(r["experiment"], r["emd_form"], r["lambda_mi"]) for r in rows] == [
         ("a", "root", 50), ("c", "root", 80), ("b", "squared", 25)]
     assert all(list(r) == list(COLUMNS) for r in rows) and rows[0]["threads"] == 1
+    assert {r["commit"] for r in rows} == {"abc1234"}
 
 
 def test_csv_round_trip_keeps_numbers(tmp_path):

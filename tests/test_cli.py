@@ -22,10 +22,10 @@ import pytest
 import torch
 from PIL import Image
 
+from huenet.api import DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE
 from huenet.cli import main
 from huenet.models import UNetGenerator
 from huenet.train import save_generator
-from huenet.transfer import DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -106,7 +106,8 @@ def _files(folder: Path) -> dict[Path, bytes]:
 
 @pytest.fixture(scope="module")
 def commands(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Command]]:
-    setups = {"one file": _one_file, "folder": _folder, "colour": _color, **{case: setup for case, (setup, _) in BAD.items()}}
+    setups = {"one file": _one_file, "folder": _folder, "colour": _color,
+              **{case: setup for case, (setup, _) in BAD.items()}}
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the commands run side by side
     started = {}
     for name, setup in setups.items():

@@ -151,7 +151,8 @@ def test_joint_marginals_and_transpose(bins, cyclic, seed):
 def test_image_layout_equals_flat_layout():
     img = torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(7))
     torch.testing.assert_close(soft_histogram(img, 16), soft_histogram(img.flatten(1), 16))
-    torch.testing.assert_close(joint_histogram(img, img.flip(-1), 16), joint_histogram(img.flatten(1), img.flip(-1).flatten(1), 16))
+    torch.testing.assert_close(joint_histogram(img, img.flip(-1), 16),
+                               joint_histogram(img.flatten(1), img.flip(-1).flatten(1), 16))
 
 
 def test_rounding_outside_the_range_is_tolerated():

@@ -115,14 +115,16 @@ def _stage_outputs(params: dict) -> dict[str, list[str]]:
         keys = list(params[name]["variants"]) if "foreach" in spec else [None]
         body = spec.get("do", spec)
         for key in keys:
-            paths = [next(iter(o)) if isinstance(o, dict) else o for o in body.get("outs", []) + body.get("metrics", [])]
+            outs = body.get("outs", []) + body.get("metrics", [])
+            paths = [next(iter(o)) if isinstance(o, dict) else o for o in outs]
             paths = [p.replace("${data.load_size}", str(params["data"]["load_size"])).replace("${key}", str(key))
                      for p in paths]
             outputs[name if key is None else f"{name}@{key}"] = paths
     return outputs
 
 
-@pytest.mark.skipif(not (BIN / "dvc").exists() or not (BIN / "papermill").exists(), reason="dvc/papermill not installed")
+@pytest.mark.skipif(not (BIN / "dvc").exists() or not (BIN / "papermill").exists(),
+                    reason="dvc/papermill not installed")
 def test_the_readme_pipeline_command_runs_every_stage_on_a_fresh_clone(tmp_path):
     """The README's pipeline command, typed in a fresh clone with ../shared beside it, runs every stage.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import huenet.loop as loop_module
 import huenet.train as train_module
 from huenet.loop import CheckpointError
 from huenet.train import TrainConfig, TrainingDiverged, _Run, load_generator, train
@@ -90,6 +91,21 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
         torch.testing.assert_close(_weights(resumed)[k], v, rtol=0, atol=0)
     steps = [int(line.split(",")[0]) for line in (tmp_path / "killed" / "losses.csv").read_text().splitlines()[1:]]
     assert steps == list(range(1, 61))
+
+
+def test_a_finished_checkpoint_of_other_code_is_trained_again(tmp_path, monkeypatch, capsys):
+    # A stage rerun after a code change finds its persisted checkpoint: same config, other code.
+    cfg = TrainConfig(**TINY, steps=5)
+    train(cfg, synthetic_pairs(), tmp_path, progress=False)
+    train(cfg, synthetic_pairs(), tmp_path, progress=False)
+    assert "starting afresh" not in capsys.readouterr().out  # same code: the finished run is kept
+    log_before = (tmp_path / "losses.csv").read_text()
+    monkeypatch.setattr(loop_module, "code_fingerprint", lambda: "0123456789abcdef")
+    train(cfg, synthetic_pairs(), tmp_path, progress=False)
+    assert "written by other huenet code; starting afresh" in capsys.readouterr().out
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert state["code"] == "0123456789abcdef" and state["step"] == 5
+    assert (tmp_path / "losses.csv").read_text().count("\n") == log_before.count("\n")  # 5 rows again, not 10
 
 
 def test_checkpoint_is_never_half_written(tmp_path, monkeypatch):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import io
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +15,13 @@ import torch
 from PIL import Image
 
 import huenet
+from huenet.api import MIN_SIDE, TransferError, _reflect_pad, read_rgb, register_method, to_image
+from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, _save_generator
 from huenet.color import rgb_to_hsv
 from huenet.models import UNetGenerator, generator_input, painted_rgb
-from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, _save_generator
 from huenet.train import load_generator, save_generator
-from huenet.transfer import MIN_SIDE, TransferError, _reflect_pad, read_rgb, register_method, to_image
 
-transfer_module = importlib.import_module("huenet.transfer")
+transfer_module = importlib.import_module("huenet.api")
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -45,6 +47,28 @@ def test_package_attribute_is_the_function_and_the_module_still_imports() -> Non
     assert callable(huenet.transfer) and huenet.transfer is transfer_module.transfer
     assert transfer_module.register_method is register_method
     assert huenet.__version__
+
+
+@pytest.mark.parametrize("first", ["import huenet", "import huenet.api", "from huenet.api import register_method",
+                                   "import huenet.data"])
+def test_huenet_transfer_is_the_function_whatever_was_imported_first(first: str) -> None:
+    """In a fresh interpreter (this one has imported everything already): the package attribute is looked up
+    lazily, and no submodule import may rebind it, before or after its first use."""
+    code = f"""{first}
+import huenet, huenet.api
+before = huenet.transfer
+import huenet.cli, huenet.evaluate
+assert callable(before) and huenet.transfer is before is huenet.api.transfer, huenet.transfer
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_importing_the_data_layer_imports_no_baselines() -> None:
+    """What a stage that imports ``huenet.data`` runs, and so what its deps in dvc.yaml must list."""
+    code = """import sys, huenet.data
+assert not [m for m in sys.modules if m.startswith(("huenet.baselines", "huenet.api"))], sorted(sys.modules)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +128,8 @@ def test_huenet_is_the_generator_painting_the_source(model_path: Path) -> None:
     source, target = noise(40, 56), noise(24, 24, 1)
     out = np.asarray(huenet.transfer(source, target, model=model_path), dtype=int)
     generator = load_generator(model_path)
-    source_hsv, target_hsv = (rgb_to_hsv(torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255) for a in (source, target))
+    source_hsv, target_hsv = (rgb_to_hsv(torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255)
+                              for a in (source, target))
     with torch.no_grad():
         expected = to_image(painted_rgb(generator(generator_input(source_hsv, target_hsv)), source_hsv))
     # channels-last convolutions round differently: one 8-bit level at most
@@ -181,7 +206,8 @@ def _bad_input(tmp_path: Path, case: str, model_path: Path) -> tuple[dict, str]:
         return {**good, "source": truncated_jpeg(tmp_path / "t.jpg")}, "cannot decode .*truncated"
     if case == "1 x 1":
         Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
-        return {**good, "source": tmp_path / "dot.png"}, f"1 x 1 pixels, too small: each side must be at least {MIN_SIDE}"
+        return ({**good, "source": tmp_path / "dot.png"},
+                f"1 x 1 pixels, too small: each side must be at least {MIN_SIDE}")
     if case == "too many megapixels":
         return {**good, "max_megapixels": 0.0001}, "20 x 20 = 0.0004 megapixels, above the limit of 0.0001"
     if case == "array shape":

@@ -11,9 +11,9 @@ two systems of Soiffer & Zhang 2018) recolour the source towards one mean RGB
 colour rather than a hue distribution: the target image's mean colour, or a
 colour given directly (``color='#aabbcc'``, ``--color``) instead of a target.
 
-``huenet.transfer`` (the function) shadows this module as an attribute of the
-package; the module's other names are imported as usual, e.g.
-``from huenet.transfer import register_method``.
+``huenet.transfer`` is this module's :func:`transfer`, imported on first use
+(``huenet/__init__.py``); the module's other names are imported from it, e.g.
+``from huenet.api import register_method``.
 
 Methods live in a registry. A method is a function ``(source_rgb, target_rgb,
 **options) -> rgb`` on ``(1, 3, H, W)`` and ``(1, 3, h, w)`` float tensors in
@@ -23,8 +23,8 @@ colour method gets ``color=``, a ``(1, 3)`` RGB tensor, and ``target`` may be
 ``needs_model=True`` and gets ``model=`` the file's path, or what its
 ``load_model(path)`` returns (loaded once per file and cached). The package's methods are registered at the end of
 this module (a baselines module that imported this one would close an import
-cycle); code outside the package calls :func:`register_method` after
-``import huenet``.
+cycle); code outside the package calls :func:`register_method` from
+``huenet.api``.
 
 Images
     Read with EXIF orientation applied (a portrait phone photo stays portrait).
@@ -80,9 +80,10 @@ from huenet.baselines.color_gan import load_color_gan
 from huenet.color import rgb_to_hsv
 from huenet.models import UNetGenerator, generator_input, painted_rgb
 
-__all__ = ["transfer", "register_method", "get_method", "methods", "preload", "read_rgb", "read_color", "check_color_arguments",
-           "to_image", "inference_generator", "Method", "TransferError", "DEFAULT_MODEL", "DEFAULT_COLOR_GAN",
-           "DEFAULT_MAX_MEGAPIXELS", "FEATURE_MATCHING_MAX_MEGAPIXELS", "MIN_SIDE", "megapixel_limit"]
+__all__ = ["transfer", "register_method", "get_method", "methods", "preload", "read_rgb", "read_color",
+           "check_color_arguments", "to_image", "inference_generator", "Method", "TransferError", "DEFAULT_MODEL",
+           "DEFAULT_COLOR_GAN", "DEFAULT_MAX_MEGAPIXELS", "FEATURE_MATCHING_MAX_MEGAPIXELS", "MIN_SIDE",
+           "megapixel_limit"]
 
 DEFAULT_MODEL = Path("models/full/generator.pt")
 """The pipeline's trained generator, relative to the current directory."""
@@ -93,7 +94,9 @@ MIN_SIDE = 16
 DEFAULT_MAX_MEGAPIXELS = 16.0
 """Room for a 12-megapixel phone photo; about 6 GiB peak with the CPU-profile generator, 7 GiB at paper scale."""
 FEATURE_MATCHING_MAX_MEGAPIXELS = 4.0
-"""About 5 GiB and 7 minutes on 2 cores (``benchmarks/bench_feature_matching.py``: ~1.2 GiB and ~100 s per megapixel)."""
+"""About 5 GiB and 7 minutes on 2 cores.
+
+``benchmarks/bench_feature_matching.py`` measures ~1.2 GiB and ~100 s per megapixel."""
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray | Tensor
 ColorInput = str | Sequence[float] | Tensor
@@ -123,7 +126,8 @@ class Method:
 _METHODS: dict[str, Method] = {}
 
 
-def register_method(name: str, fn: TransferFn, *, needs_model: bool = False, default_model: str | os.PathLike | None = None,
+def register_method(name: str, fn: TransferFn, *, needs_model: bool = False,
+                    default_model: str | os.PathLike | None = None,
                     load_model: Callable[[Path], Any] | None = None, description: str = "",
                     uses_color: bool = False, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> None:
     """Make ``fn`` available as ``transfer(..., method=name)`` and ``huenet transfer --method name``.
@@ -241,7 +245,8 @@ def _array_to_tensor(array: np.ndarray, name: str) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
-def read_rgb(image: ImageInput, *, name: str = "image", max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS) -> Tensor:
+def read_rgb(image: ImageInput, *, name: str = "image",
+             max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS) -> Tensor:
     """An image as a ``(1, 3, H, W)`` float32 RGB tensor in [0, 1].
 
     Args:
