@@ -25,7 +25,7 @@ from torch import Tensor
 from huenet.color import rgb_to_hsv
 from huenet.machine import cpu_name
 from huenet.params import stage_params
-from huenet.train import TrainConfig, _Run
+from huenet.train import STAGE_KEYS, TrainConfig, _Run
 
 
 def _median_step_seconds(runs: dict[str, _Run], source: Tensor, target: Tensor, repeats: int) -> dict[str, float]:
@@ -81,8 +81,7 @@ def fast_vs_dense(args: argparse.Namespace) -> list[str]:
 
 def cpu_profile_step(args: argparse.Namespace) -> list[str]:
     """The pipeline's step (params.yaml's train group): the old optimiser, the new one, and what was tried."""
-    config, stage = stage_params(Path("params.yaml"), "train", TrainConfig, stage_keys=("crop_size", "eval_pairs",
-                                                                                     "threads"), variant="full")
+    config, stage = stage_params(Path("params.yaml"), "train", TrainConfig, stage_keys=STAGE_KEYS, variant="full")
     torch.set_num_threads(stage["threads"])
     cpu = torch.device("cpu")
     runs = {

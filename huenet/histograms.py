@@ -37,13 +37,40 @@ Two implementations share this interface:
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 import torch
 from torch import Tensor
 
-__all__ = ["soft_histogram", "joint_histogram", "band_halfwidth"]
+__all__ = ["soft_histogram", "joint_histogram", "band_halfwidth", "in_float32"]
+
+Fn = TypeVar("Fn", bound=Callable[..., Tensor])
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def in_float32(fn: Fn) -> Fn:
+    """Run ``fn`` in float32 whatever the caller's precision: a histogram layer or loss.
+
+    Under autocast (``train.amp``) a network's output is bfloat16, whose 8-bit
+    mantissa cannot resolve 256 hue bins, and autocast would run the dense
+    histograms' matrix products in bfloat16 too. So half-precision tensor
+    arguments are cast to float32 and autocast is off inside ``fn``; float32 and
+    float64 inputs pass unchanged, and outside autocast nothing else happens.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: object, **kwargs: object) -> Tensor:
+        args = tuple(a.float() if isinstance(a, Tensor) and a.dtype in _LOW_PRECISION else a for a in args)
+        device = next((a.device.type for a in args if isinstance(a, Tensor)), "cpu")
+        if not torch.is_autocast_enabled(device):
+            return fn(*args, **kwargs)
+        with torch.autocast(device, enabled=False):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 Impl = Literal["fast", "dense"]
 
@@ -198,6 +225,7 @@ class _BandedJoint(torch.autograd.Function):
 # ------------------------------------------------------------------- public
 
 
+@in_float32
 def soft_histogram(
     x: Tensor,
     bins: int = 256,
@@ -237,6 +265,7 @@ def soft_histogram(
     return hist / hist.sum(-1, keepdim=True)
 
 
+@in_float32
 def joint_histogram(
     x: Tensor,
     y: Tensor,

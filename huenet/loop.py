@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import functools
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -115,6 +116,7 @@ def train_resumably(
     columns: Sequence[str],
     desc: str,
     progress: bool = True,
+    writes: bool = True,
 ) -> None:
     """Advance ``run`` to ``steps`` steps in ``out_dir``, resuming from its checkpoint there.
 
@@ -131,6 +133,8 @@ def train_resumably(
         columns: the log's header: ``step``, the loss names, ``seconds``.
         desc: the progress bar's label.
         progress: show a tqdm bar with running losses.
+        writes: whether this process writes the log and the checkpoints; under torchrun
+            only rank 0 does, the others read the checkpoint and train.
     """
     checkpoint, log_path = out_dir / "checkpoint.pt", out_dir / "losses.csv"
     code = code_fingerprint()
@@ -148,11 +152,13 @@ def train_resumably(
         with tmp.open("w", newline="") as f:
             csv.writer(f).writerows([list(columns), *rows])
 
-    atomic_write(log_path, rewrite)
+    if writes:
+        atomic_write(log_path, rewrite)
 
-    bar = tqdm(total=steps, initial=min(run.step, steps), disable=not progress, desc=desc, dynamic_ncols=True)
+    bar = tqdm(total=steps, initial=min(run.step, steps), disable=not (progress and writes), desc=desc,
+               dynamic_ncols=True)
     running: dict[str, float] = {}
-    with log_path.open("a", newline="") as log:
+    with open(log_path if writes else os.devnull, "a", newline="") as log:
         writer = csv.writer(log)
         stream = batches(run.step)
         while run.step < steps:
@@ -163,7 +169,7 @@ def train_resumably(
             running = {k: 0.9 * running.get(k, v) + 0.1 * v for k, v in losses.items()}
             bar.set_postfix({k.removeprefix("loss_"): f"{v:.3g}" for k, v in running.items()}, refresh=False)
             bar.update(1)
-            if run.step % checkpoint_every == 0 or run.step == steps:
+            if writes and (run.step % checkpoint_every == 0 or run.step == steps):
                 log.flush()
                 state = {"config": dict(config), "code": code, **run.state()}
                 atomic_write(checkpoint, lambda tmp: torch.save(state, tmp))

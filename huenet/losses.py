@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from huenet.histograms import in_float32
+
 __all__ = ["EMD_FORMS", "emd_loss", "cyclic_w1", "linear_w1", "relative_mi", "mi_loss", "circulant"]
 
 
@@ -54,6 +56,7 @@ def circulant(h: Tensor) -> Tensor:
     return h[:, torch.remainder(idx.view(k, 1) + idx.view(1, k), k)]
 
 
+@in_float32
 def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared") -> Tensor:
     """L2 EMD loss between histograms: the squared CDF difference, or its root.
 
@@ -151,6 +154,7 @@ def relative_mi(joint: Tensor, eps: float = 1e-12) -> Tensor:
     return (h_x + h_y - h_xy) / h_xy.clamp_min(eps)
 
 
+@in_float32
 def mi_loss(joint: Tensor) -> Tensor:
     """Semantic loss ``1 - I(X;Y) / H(X,Y)`` (paper Eq. 17, 27): ``(B, K, K)`` -> ``(B,)``."""
     return 1.0 - relative_mi(joint)

@@ -13,31 +13,46 @@ A run lives in one folder (see :mod:`huenet.loop` for the checkpoint and the res
     checkpoint.pt   everything needed to continue (networks, optimisers, RNG, step)
     losses.csv      one row per step
     generator.pt    the final generator: weights + the config that rebuilds it
+
+``python -m huenet.train --variant full --out-dir models/full ...`` trains from
+``params.yaml`` as notebook 03 does, and under ``torchrun`` on several processes
+with ``DistributedDataParallel`` (:mod:`huenet.distributed`, ``docs/scale_out.md``).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
 import functools
 import math
 import os
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import torch
-from torch import Tensor
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
-from huenet.data import PairDataset
+from huenet.data import PairDataset, ensure_data
+from huenet.distributed import Ranks, from_environment, shard
 from huenet.files import atomic_write
 from huenet.histograms import joint_histogram, soft_histogram
 from huenet.loop import config_from_dict, train_resumably
 from huenet.losses import EMD_FORMS, emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input
+from huenet.params import read_group, stage_params
 
 __all__ = ["TrainConfig", "TrainingDiverged", "train", "load_generator", "save_generator", "translate_hue"]
 
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
+# The keys of params.yaml's train group beside config and variants (notebooks 03 and 06 read the same).
+STAGE_KEYS = ("crop_size", "eval_pairs", "threads", "nproc_per_node")
 # Changing these between a checkpoint and a rerun would mix two different experiments.
 _RUN_DEFINING = ("width", "depth", "dropout", "disc_width", "disc_layers", "batch_size", "lr", "beta1", "beta2",
                  "emd_form", "lambda_emd", "lambda_mi", "bins", "mi_bins", "kernel_width_ratio", "histogram_impl",
@@ -68,6 +83,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 100
     device: str = "auto"
+    amp: bool = False  # bf16 autocast for the networks; histograms and losses stay float32
 
     def __post_init__(self) -> None:
         for name in ("width", "depth", "batch_size", "steps", "bins", "mi_bins", "checkpoint_every", "disc_width",
@@ -82,6 +98,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.emd_form not in EMD_FORMS:
             raise ValueError(f"emd_form must be one of {', '.join(EMD_FORMS)}, got {self.emd_form!r}")
+        if not isinstance(self.amp, bool):
+            raise ValueError(f"amp must be true or false, got {self.amp!r}")
         if self.histogram_impl not in ("fast", "dense"):
             raise ValueError(f"histogram_impl must be 'fast' or 'dense', got {self.histogram_impl!r}")
 
@@ -126,7 +144,8 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
         generator = UNetGenerator.from_config(blob["config"])
         generator.load_state_dict(blob["state_dict"])
     except (TypeError, KeyError, RuntimeError) as err:
-        raise ValueError(f"{path} does not match this version of huenet's generator: {str(err).splitlines()[0]}") from None
+        reason = str(err).splitlines()[0]
+        raise ValueError(f"{path} does not match this version of huenet's generator: {reason}") from None
     return generator.to(device).eval()
 
 
@@ -136,14 +155,45 @@ def translate_hue(generator: UNetGenerator, source_hsv: Tensor, target_hsv: Tens
     return generator(generator_input(source_hsv, target_hsv))
 
 
-class _Run:
-    """Networks, optimisers and loss terms of one training run."""
+class _DiscriminatorLoss(nn.Module):
+    """The discriminator's loss on a real and a fake batch, as one module.
 
-    def __init__(self, config: TrainConfig, device: torch.device, *, fused_adam: bool = True) -> None:
+    Under DDP a wrapped module must be called once per backward: the reducer
+    arms its gradient hooks in each wrapped forward, and two forwards before one
+    backward would arm them twice. Inside this one forward the discriminator runs
+    twice; autograd sums each parameter's two gradients before the hook fires,
+    so every gradient is averaged across ranks exactly once.
+    """
+
+    def __init__(self, discriminator: PatchDiscriminator, gan: GANLoss) -> None:
+        super().__init__()
+        self.discriminator, self.gan = discriminator, gan
+
+    def forward(self, real: Tensor, fake: Tensor) -> Tensor:
+        """``0.5 * (BCE(D(real), 1) + BCE(D(fake), 0))`` on ``(B, 3, H, W)`` inputs: a scalar."""
+        return 0.5 * (self.gan(self.discriminator(real), True) + self.gan(self.discriminator(fake), False))
+
+
+def _dropout_seed(seed: int, rank: int, step: int) -> int:
+    """The RNG seed of ``rank`` at ``step`` of a data-parallel run: distinct per rank, the same after a resume."""
+    return int(np.random.SeedSequence((seed, rank, step)).generate_state(1)[0])
+
+
+class _Run:
+    """Networks, optimisers and loss terms of one training run (one rank's, under torchrun)."""
+
+    def __init__(self, config: TrainConfig, device: torch.device, *, fused_adam: bool = True,
+                 ranks: Ranks | None = None) -> None:
         self.config = config
-        torch.manual_seed(config.seed)
+        self.ranks = ranks
+        torch.manual_seed(config.seed)  # every rank starts from the same weights
         self.generator = UNetGenerator(config.width, config.depth, config.dropout).to(device)
         self.discriminator = PatchDiscriminator(config.disc_width or config.width, config.disc_layers).to(device)
+        if ranks is not None and device.type == "cuda":
+            # Batch statistics over the global batch, as one process would have them (NCCL only;
+            # with gloo on CPU each rank normalises its own share). The state dict's keys are unchanged.
+            self.generator = nn.SyncBatchNorm.convert_sync_batchnorm(self.generator)
+            self.discriminator = nn.SyncBatchNorm.convert_sync_batchnorm(self.discriminator)
         # Fused Adam updates all tensors in one kernel; the for-loop Adam (fused_adam=False, kept for
         # benchmarks/bench_train_step.py) spends about a tenth of a CPU-profile step on per-tensor kernels.
         adam = functools.partial(torch.optim.Adam, lr=config.lr, betas=(config.beta1, config.beta2),
@@ -151,6 +201,22 @@ class _Run:
         self.opt_g = adam(self.generator.parameters())
         self.opt_d = adam(self.discriminator.parameters())
         self.gan = GANLoss().to(device)
+        # What a step calls: the networks themselves in one process; under torchrun the generator and
+        # the discriminator's loss wrapped in DDP, which averages their gradients across ranks. The
+        # generator step's D(fake) calls the bare discriminator: the D gradients it leaves are zeroed
+        # before the next D step, so synchronising them would only cost time. Buffers (BatchNorm's
+        # running statistics) are not synchronised at each forward: each rank keeps its own (they
+        # differ with per-rank batch statistics), and rank 0's are saved.
+        self.generate: Callable[[Tensor], Tensor] = self.generator
+        self.discriminator_loss: Callable[[Tensor, Tensor], Tensor] = _DiscriminatorLoss(self.discriminator, self.gan)
+        if ranks is not None:
+            ddp = functools.partial(DistributedDataParallel, device_ids=[device] if device.type == "cuda" else None,
+                                    forward_sync_buffers=False)
+            self.generate = ddp(self.generator)
+            self.discriminator_loss = ddp(self.discriminator_loss)
+        self.autocast: Callable[[], contextlib.AbstractContextManager] = (
+            functools.partial(torch.autocast, device.type, dtype=torch.bfloat16) if config.amp
+            else contextlib.nullcontext)
         self.step = 0
 
     def histogram(self, hue: Tensor) -> Tensor:
@@ -164,20 +230,27 @@ class _Run:
         return mi_loss(joint).mean()
 
     def train_step(self, source: Tensor, target: Tensor) -> dict[str, float]:
-        """One D step then one G step on HSV batches ``(B, 3, H, W)``."""
+        """One D step then one G step on HSV batches ``(B, 3, H, W)`` (this rank's share under torchrun)."""
         c = self.config
-        hue = self.generator(generator_input(source, target))
+        if self.ranks is not None:
+            # Dropout masks: an independent stream per rank, a function of the step so that a resumed
+            # run draws what an uninterrupted one would (the checkpoint holds rank 0's RNG state only).
+            torch.manual_seed(_dropout_seed(c.seed, self.ranks.rank, self.step))
+        with self.autocast():
+            hue = self.generate(generator_input(source, target))
         # The discriminator sees (S_src, V_src, hue): the source's own hue is real.
         real = torch.cat((source[:, 1:], source[:, :1]), 1)
         fake = torch.cat((source[:, 1:], hue), 1)
 
         self.opt_d.zero_grad(set_to_none=True)
-        loss_d = 0.5 * (self.gan(self.discriminator(real), True) + self.gan(self.discriminator(fake.detach()), False))
+        with self.autocast():
+            loss_d = self.discriminator_loss(real, fake.detach())
         loss_d.backward()
         self.opt_d.step()
 
         self.opt_g.zero_grad(set_to_none=True)
-        loss_adv = self.gan(self.discriminator(fake), True)
+        with self.autocast():
+            loss_adv = self.gan(self.discriminator(fake), True)
         with torch.no_grad():
             target_hist = self.histogram(target[:, :1])
         loss_emd = emd_loss(self.histogram(hue), target_hist, form=c.emd_form).mean()
@@ -188,8 +261,11 @@ class _Run:
                 loss_mi = self.mi(source[:, :1], hue.detach())
         loss_g = loss_adv + c.lambda_emd * loss_emd + c.lambda_mi * loss_mi
         # terms before their sum, so a divergence is reported where it starts
-        losses = {"loss_d": loss_d.item(), "loss_adv": loss_adv.item(), "loss_emd": loss_emd.item(),
-                  "loss_mi": loss_mi.item(), "loss_g": loss_g.item()}
+        terms = {"loss_d": loss_d, "loss_adv": loss_adv, "loss_emd": loss_emd, "loss_mi": loss_mi, "loss_g": loss_g}
+        if self.ranks is None:
+            losses = {name: term.item() for name, term in terms.items()}
+        else:
+            losses = self._global_losses(terms)
         bad = [name for name, value in losses.items() if not math.isfinite(value)]
         if bad:
             raise TrainingDiverged(f"{bad[0]} became {losses[bad[0]]} at step {self.step + 1}")
@@ -197,6 +273,16 @@ class _Run:
         self.opt_g.step()
         self.step += 1
         return losses
+
+    def _global_losses(self, terms: dict[str, Tensor]) -> dict[str, float]:
+        """The mean of each scalar loss over the ranks: the global batch's loss, as one process logs it.
+
+        One all-reduce before the generator's backward, so a NaN or inf on any rank reaches every
+        rank, and all of them stop at the same step instead of waiting in the next collective.
+        """
+        stacked = torch.stack([term.detach().float() for term in terms.values()])
+        dist.all_reduce(stacked)
+        return dict(zip(terms, (stacked / self.ranks.world_size).tolist()))
 
     def state(self) -> dict:
         return {
@@ -221,35 +307,100 @@ class _Run:
 
 
 def train(config: TrainConfig, dataset: PairDataset, out_dir: str | os.PathLike, *, progress: bool = True) -> Path:
-    """Train (or continue training) Hue-Net in ``out_dir``.
+    """Train (or continue training) Hue-Net in ``out_dir``, on one process or, under torchrun, on all of them.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every process calls this with the same
+    arguments: each trains on its share of the global batch with DDP, only rank 0
+    writes the run's files, and the process group is ended on return.
 
     Args:
         config: the run's settings.
         dataset: training pairs (mode ``"train"``), already holding HSV crops.
-        out_dir: the run's folder; a checkpoint there from the same run is resumed,
-            one from a different run is replaced.
-        progress: show a tqdm bar with running losses.
+        out_dir: the run's folder (shared by all ranks); a checkpoint there from the
+            same run is resumed, one from a different run is replaced.
+        progress: show a tqdm bar with running losses (rank 0 only).
 
     Returns:
         The path of the final ``generator.pt``.
 
     Raises:
-        TrainingDiverged: a loss became NaN or inf (the message names the step).
+        TrainingDiverged: a loss became NaN or inf (the message names the step), on every rank.
+        ValueError: ``batch_size`` is not a multiple of the number of processes.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = _device(config.device)
-    run = _Run(config, device)
-    run.generator.train()
-    run.discriminator.train()
+    joined = from_environment(device, config.batch_size)
+    ranks, device = joined if joined is not None else (None, device)
+    writes = ranks is None or ranks.writes
+    try:
+        run = _Run(config, device, ranks=ranks)
+        run.generator.train()
+        run.discriminator.train()
 
-    def step(batches: Iterator[dict[str, Tensor]]) -> dict[str, float]:
-        batch = next(batches)
-        return run.train_step(batch["source"].to(device), batch["target"].to(device))
+        def step(batches: Iterator[dict[str, Tensor]]) -> dict[str, float]:
+            batch = next(batches)
+            if ranks is not None:
+                batch = shard(batch, ranks)
+            return run.train_step(batch["source"].to(device), batch["target"].to(device))
 
-    train_resumably(run, step, lambda start: dataset.batches(config.batch_size, start), out, steps=config.steps,
-                    checkpoint_every=config.checkpoint_every, config=dataclasses.asdict(config),
-                    run_defining=_RUN_DEFINING, columns=LOSS_COLUMNS, desc="train", progress=progress)
-    final = out / "generator.pt"
-    save_generator(run.generator, final, step=run.step, train_config=dataclasses.asdict(config))
+        if ranks is not None:
+            # Every rank reads the checkpoint before rank 0 may write the next one. (Rank 0 cannot
+            # finish a step without the others anyway; the barrier makes the order explicit.)
+            dist.barrier()
+        train_resumably(run, step, lambda start: dataset.batches(config.batch_size, start), out,
+                        steps=config.steps, checkpoint_every=config.checkpoint_every,
+                        config=dataclasses.asdict(config), run_defining=_RUN_DEFINING, columns=LOSS_COLUMNS,
+                        desc="train", progress=progress, writes=writes)
+        final = out / "generator.pt"
+        if writes:
+            save_generator(run.generator, final, step=run.step, train_config=dataclasses.asdict(config))
+        if ranks is not None:
+            dist.barrier()  # no rank returns the path before rank 0 has written it
+    finally:
+        if ranks is not None:
+            dist.destroy_process_group()
     return final
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m huenet.train",
+        description="Train Hue-Net from a params file's train group, as notebook 03 does. Under torchrun "
+                    "(torchrun --nproc_per_node=N -m huenet.train ...) each process trains on its share of "
+                    "the global batch with DistributedDataParallel; see docs/scale_out.md.",
+        epilog="Exit status: 0 trained, 1 training diverged, 2 bad arguments or settings.")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
+    parser.add_argument("--variant", required=True, help="a key of train.variants, e.g. full")
+    parser.add_argument("--out-dir", type=Path, help="the run's folder (default: models/VARIANT, as the stage)")
+    parser.add_argument("--splits", type=Path, default=Path("artifacts/splits.json"),
+                        help="splits written by the data stage (default: artifacts/splits.json)")
+    parser.add_argument("--cache", type=Path, help="image cache written by the data stage "
+                                                   "(default: artifacts/cache_<data.load_size>.pt)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m huenet.train``: train one variant of ``params.yaml``'s train group into ``--out-dir``."""
+    args = _parser().parse_args(argv)
+    try:
+        config, stage = stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=args.variant)
+        cache_path = args.cache or Path(f"artifacts/cache_{read_group(args.params, 'data').get('load_size')}.pt")
+        missing = [str(p) for p in (args.splits, cache_path) if not p.is_file()]
+        if missing:
+            raise ValueError(f"not found: {', '.join(missing)} (the data stage writes them: dvc repro data)")
+        split, cache = ensure_data(args.splits, cache_path)
+        torch.set_num_threads(stage["threads"])
+        pairs = PairDataset(cache, split.train, crop_size=stage["crop_size"], mode="train", seed=config.seed)
+        train(config, pairs, args.out_dir or Path("models", args.variant), progress=sys.stderr.isatty())
+    except TrainingDiverged as err:
+        print(f"huenet.train: {err}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as err:
+        print(f"huenet.train: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,11 +10,10 @@ import yaml
 
 from huenet.baselines.color_gan import ColorGANConfig
 from huenet.params import stage_params
-from huenet.train import TrainConfig
+from huenet.train import STAGE_KEYS, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = {"train": (TrainConfig, ("crop_size", "eval_pairs", "threads")),
-          "color_gan": (ColorGANConfig, ("eval_pairs",))}
+STAGES = {"train": (TrainConfig, STAGE_KEYS), "color_gan": (ColorGANConfig, ("eval_pairs",))}
 
 
 def _params() -> dict:

@@ -30,10 +30,14 @@ def _stages() -> dict[str, dict]:
 
 
 def _notebook(spec: dict) -> str:
+    # The train stage may run torchrun first (train.nproc_per_node > 1): `python -m huenet.train`, which the
+    # notebook imports too, so the notebook's closure covers it.
     words = spec["cmd"].split()
-    assert words[0] == "papermill" and words[1].endswith(".ipynb"), spec["cmd"]
-    assert words[1] in spec["deps"], f"{words[1]} runs but is not a dep"
-    return words[1]
+    assert "papermill" in words, spec["cmd"]
+    notebook = words[words.index("papermill") + 1]
+    assert notebook.endswith(".ipynb"), spec["cmd"]
+    assert notebook in spec["deps"], f"{notebook} runs but is not a dep"
+    return notebook
 
 
 def _module_file(module: str) -> Path | None:
