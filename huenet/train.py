@@ -48,11 +48,14 @@ from huenet.losses import EMD_FORMS, emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input
 from huenet.params import read_group, stage_params
 
-__all__ = ["TrainConfig", "TrainingDiverged", "train", "load_generator", "save_generator", "translate_hue"]
+__all__ = ["HELD_OUT_SEED", "STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train", "load_generator", "save_generator", "translate_hue"]
 
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
 # The keys of params.yaml's train group beside config and variants (notebooks 03 and 06 read the same).
 STAGE_KEYS = ("crop_size", "eval_pairs", "threads", "nproc_per_node")
+# The seed of the held-out pairs a training stage scores (notebooks 03 and 06): fixed, not the run's
+# seed, so that runs of different seeds are compared on the same pairs.
+HELD_OUT_SEED = 0
 # Changing these between a checkpoint and a rerun would mix two different experiments.
 _RUN_DEFINING = ("width", "depth", "dropout", "disc_width", "disc_layers", "batch_size", "lr", "beta1", "beta2",
                  "emd_form", "lambda_emd", "lambda_mi", "bins", "mi_bins", "kernel_width_ratio", "histogram_impl",
