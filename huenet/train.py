@@ -48,7 +48,8 @@ from huenet.losses import EMD_FORMS, emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input
 from huenet.params import read_group, stage_params
 
-__all__ = ["HELD_OUT_SEED", "STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train", "load_generator", "save_generator", "translate_hue"]
+__all__ = ["HELD_OUT_SEED", "STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train", "load_generator",
+           "save_generator", "translate_hue"]
 
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
 # The keys of params.yaml's train group beside config and variants (notebooks 03 and 06 read the same).
