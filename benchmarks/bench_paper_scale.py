@@ -21,19 +21,13 @@ import time
 from pathlib import Path
 
 import torch
+from synthetic import hsv_pairs
 from torch import Tensor
 
-from huenet.color import rgb_to_hsv
 from huenet.machine import cpu_name
 from huenet.train import TrainConfig, _device, _Run
 
 PAPER_STEPS = 184_300  # 100 epochs of the paper's training set at its batch
-
-
-def _pairs(batch: int, size: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """Random HSV source and target batches ``(batch, 3, size, size)`` on ``device``."""
-    g = torch.Generator().manual_seed(0)
-    return tuple(rgb_to_hsv(torch.rand(batch, 3, size, size, generator=g)).to(device) for _ in range(2))
 
 
 def _sync(device: torch.device) -> None:
@@ -82,7 +76,7 @@ def main() -> int:
     config = TrainConfig(device=args.device, amp=args.amp)
     device = _device(config.device)
     run = _Run(config, device)
-    times = step_seconds(run, *_pairs(config.batch_size, args.size, device), args.steps, args.warmup)
+    times = step_seconds(run, *hsv_pairs(config.batch_size, args.size, device), args.steps, args.warmup)
     seconds = statistics.median(times)
     kind = "GPU" if device.type == "cuda" else "CPU"
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{cpu_name()}, {args.threads} threads"

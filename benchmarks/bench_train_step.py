@@ -20,33 +20,25 @@ import time
 from pathlib import Path
 
 import torch
+from synthetic import hsv_pairs
 from torch import Tensor
 
-from huenet.color import rgb_to_hsv
 from huenet.machine import cpu_name
 from huenet.params import stage_params
 from huenet.train import STAGE_KEYS, TrainConfig, _Run
 
 
-def _median_step_seconds(runs: dict[str, _Run], source: Tensor, target: Tensor, repeats: int) -> dict[str, float]:
-    """Median seconds of one ``train_step`` per run, interleaved so that machine load affects them alike."""
-    for run in runs.values():  # warm-up: first calls allocate and pick kernels
+def _median_step_seconds(cases: dict[str, tuple[_Run, Tensor, Tensor]], repeats: int) -> dict[str, float]:
+    """Median seconds of one ``train_step`` per ``(run, source, target)``, interleaved: load affects all alike."""
+    for run, source, target in cases.values():  # warm-up: first calls allocate and pick kernels
         run.train_step(source, target)
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeats):
-        for name, run in runs.items():
+        for name, (run, source, target) in cases.items():
             started = time.perf_counter()
             run.train_step(source, target)
             times[name].append(time.perf_counter() - started)
     return {name: statistics.median(t) for name, t in times.items()}
-
-
-def _pairs(batch: int, size: int, channels_last: bool = False) -> tuple[Tensor, Tensor]:
-    g = torch.Generator().manual_seed(0)
-    source, target = (rgb_to_hsv(torch.rand(batch, 3, size, size, generator=g)) for _ in range(2))
-    if channels_last:
-        source, target = (x.contiguous(memory_format=torch.channels_last) for x in (source, target))
-    return source, target
 
 
 def _channels_last(run: _Run) -> _Run:
@@ -61,7 +53,8 @@ def fast_vs_dense(args: argparse.Namespace) -> list[str]:
     config = TrainConfig(width=args.width, depth=args.depth, batch_size=args.batch, bins=args.bins)
     runs = {impl: _Run(dataclasses.replace(config, histogram_impl=impl), torch.device("cpu"))
             for impl in ("fast", "dense")}
-    seconds = _median_step_seconds(runs, *_pairs(args.batch, args.size), args.repeats)
+    pairs = hsv_pairs(args.batch, args.size)
+    seconds = _median_step_seconds({impl: (run, *pairs) for impl, run in runs.items()}, args.repeats)
     ratio = seconds["dense"] / seconds["fast"]
     return [
         "## Fast vs dense histogram layers",
@@ -84,17 +77,14 @@ def cpu_profile_step(args: argparse.Namespace) -> list[str]:
     config, stage = stage_params(Path("params.yaml"), "train", TrainConfig, stage_keys=STAGE_KEYS, variant="full")
     torch.set_num_threads(stage["threads"])
     cpu = torch.device("cpu")
-    runs = {
-        "for-loop Adam (before)": _Run(config, cpu, fused_adam=False),
-        "fused Adam (now)": _Run(config, cpu),
-        "fused Adam + channels_last (tried)": _channels_last(_Run(config, cpu)),
+    pairs = hsv_pairs(config.batch_size, stage["crop_size"])
+    cases = {
+        "for-loop Adam (before)": (_Run(config, cpu, fused_adam=False), *pairs),
+        "fused Adam (now)": (_Run(config, cpu), *pairs),
+        "fused Adam + channels_last (tried)": (_channels_last(_Run(config, cpu)),
+                                               *hsv_pairs(config.batch_size, stage["crop_size"], channels_last=True)),
     }
-    pairs = _pairs(config.batch_size, stage["crop_size"])
-    seconds = _median_step_seconds({k: v for k, v in runs.items() if "channels_last" not in k}, *pairs,
-                                   args.profile_repeats)
-    seconds |= _median_step_seconds({k: v for k, v in runs.items() if "channels_last" in k},
-                                    *_pairs(config.batch_size, stage["crop_size"], channels_last=True),
-                                    args.profile_repeats)
+    seconds = _median_step_seconds(cases, args.profile_repeats)
     before, now = seconds["for-loop Adam (before)"], seconds["fused Adam (now)"]
     return [
         "## The pipeline's step: before and after profiling",
