@@ -78,7 +78,7 @@ from torch.nn import functional as F
 from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, mean_color, parse_color, reinhard
 from huenet.baselines.color_gan import load_color_gan
 from huenet.color import rgb_to_hsv
-from huenet.models import UNetGenerator, generator_input, painted_rgb
+from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb
 
 __all__ = ["transfer", "register_method", "get_method", "methods", "preload", "read_rgb", "read_color",
            "check_color_arguments", "to_image", "inference_generator", "Method", "TransferError", "DEFAULT_MODEL",
@@ -326,9 +326,6 @@ def inference_generator(generator: UNetGenerator) -> UNetGenerator:
 
 
 def _load_huenet(path: Path) -> UNetGenerator:
-    # huenet.train imports torchvision (seconds); pay that only when a model is loaded
-    from huenet.train import load_generator
-
     return inference_generator(load_generator(path))
 
 

@@ -30,8 +30,8 @@ from huenet.metrics import (
     hue_relative_mi,
     realism_fd,
 )
-from huenet.models import UNetGenerator, painted_rgb
-from huenet.train import load_generator, translate_hue
+from huenet.models import UNetGenerator, load_generator, painted_rgb
+from huenet.train import translate_hue
 
 __all__ = [
     "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "LABELS", "Method", "hue_net_method", "benchmark_methods",

@@ -11,19 +11,32 @@ neighbours, as they are on the colour wheel. The generator's head predicts a
 2D vector and returns its angle, ``atan2(y, x) / 2 pi mod 1``: every hue is
 reachable without a seam that a sigmoid head would put at red, and the
 gradient is the same on both sides of h = 0.
+
+A trained generator is kept as one file (:func:`save_network`,
+:func:`load_network`): its weights on the CPU, what rebuilds the network and
+a record of the run, tagged with a format name. Hue-Net's generator and the
+colour GAN's (``huenet.baselines.color_gan``) use it.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from huenet.color import hsv_to_rgb
+from huenet.files import atomic_write
 
 __all__ = ["UNetGenerator", "PatchDiscriminator", "GANLoss", "hue_features", "hue_from_vector", "generator_input",
-           "painted_rgb"]
+           "painted_rgb", "save_network", "load_network", "save_generator", "load_generator"]
+
+GENERATOR_FORMAT = "huenet-generator-1"
+Net = TypeVar("Net", bound=nn.Module)
 
 
 def hue_features(hsv_like: Tensor, hue_channels: tuple[int, ...]) -> Tensor:
@@ -181,3 +194,65 @@ class GANLoss(nn.Module):
     def forward(self, logits: Tensor, target_is_real: bool) -> Tensor:
         target = self.real_label if target_is_real else self.fake_label
         return self.loss(logits, target.expand_as(logits))
+
+
+# ------------------------------------------------------------------ files
+
+
+def save_network(network: nn.Module, path: str | os.PathLike, file_format: str, **entries: object) -> None:
+    """Write ``{"format": file_format, **entries, "state_dict": weights on the CPU}`` atomically.
+
+    ``entries`` hold what rebuilds the network (its config) and any record of
+    the run (step, training config); all must be what ``torch.load(...,
+    weights_only=True)`` reads back (plain types and tensors).
+    """
+    state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+    blob = {"format": file_format, **entries, "state_dict": state}
+    atomic_write(path, lambda tmp: torch.save(blob, tmp))
+
+
+def load_network(path: str | os.PathLike, file_format: str, build: Callable[[dict], Net], what: str,
+                 device: str | torch.device = "cpu") -> Net:
+    """Rebuild a network written by :func:`save_network`, in eval mode.
+
+    Args:
+        path: the file.
+        file_format: the format name it must carry.
+        build: the file's entries -> the network to load the weights into.
+        what: the kind of file, for the error messages (e.g. ``"generator"``).
+        device: where to put the network.
+
+    Raises:
+        ValueError: the file is missing, unreadable, of another format or does not fit ``build``'s network.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what} file not found: {path}")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a bad file
+        raise ValueError(f"cannot read {what} file {path}: {type(err).__name__}") from None
+    if not isinstance(blob, dict) or blob.get("format") != file_format:
+        raise ValueError(f"{path} is not a huenet {what} file")
+    try:
+        network = build(blob)
+        network.load_state_dict(blob["state_dict"])
+    except (TypeError, KeyError, RuntimeError) as err:
+        reason = str(err).splitlines()[0]
+        raise ValueError(f"{path} does not match this version of huenet's {what}: {reason}") from None
+    return network.to(device).eval()
+
+
+def save_generator(generator: UNetGenerator, path: str | os.PathLike, **record: object) -> None:
+    """Write Hue-Net's ``generator.pt``: weights, the config that rebuilds the network, and ``record``."""
+    save_network(generator, path, GENERATOR_FORMAT, config=generator.config(), **record)
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> UNetGenerator:
+    """Rebuild a generator written by :func:`save_generator`, in eval mode.
+
+    Raises:
+        ValueError: the file is missing, unreadable or not a huenet generator.
+    """
+    return load_network(path, GENERATOR_FORMAT, lambda blob: UNetGenerator.from_config(blob["config"]), "generator",
+                        device)

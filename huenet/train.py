@@ -41,15 +41,13 @@ from torch.nn.parallel import DistributedDataParallel
 
 from huenet.data import PairDataset, ensure_data
 from huenet.distributed import Ranks, from_environment, shard
-from huenet.files import atomic_write
 from huenet.histograms import joint_histogram, soft_histogram
 from huenet.loop import config_from_dict, train_resumably
 from huenet.losses import EMD_FORMS, emd_loss, mi_loss
-from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input
+from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input, save_generator
 from huenet.params import read_group, stage_params
 
-__all__ = ["HELD_OUT_SEED", "STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train", "load_generator",
-           "save_generator", "translate_hue"]
+__all__ = ["HELD_OUT_SEED", "STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train", "translate_hue"]
 
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
 # The keys of params.yaml's train group beside config and variants (notebooks 03 and 06 read the same).
@@ -120,37 +118,6 @@ def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def save_generator(generator: UNetGenerator, path: str | os.PathLike, **extra: object) -> None:
-    """Write ``generator.pt``: weights, the config that rebuilds the network, and ``extra`` metadata."""
-    state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
-    blob = {"format": "huenet-generator-1", "config": generator.config(), "state_dict": state, **extra}
-    atomic_write(path, lambda tmp: torch.save(blob, tmp))
-
-
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> UNetGenerator:
-    """Rebuild a generator written by :func:`save_generator`, in eval mode.
-
-    Raises:
-        ValueError: the file is missing, unreadable or not a huenet generator.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"model file not found: {path}")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a bad file
-        raise ValueError(f"cannot read model file {path}: {type(err).__name__}") from None
-    if not isinstance(blob, dict) or blob.get("format") != "huenet-generator-1":
-        raise ValueError(f"{path} is not a huenet generator file")
-    try:
-        generator = UNetGenerator.from_config(blob["config"])
-        generator.load_state_dict(blob["state_dict"])
-    except (TypeError, KeyError, RuntimeError) as err:
-        reason = str(err).splitlines()[0]
-        raise ValueError(f"{path} does not match this version of huenet's generator: {reason}") from None
-    return generator.to(device).eval()
 
 
 @torch.no_grad()

@@ -24,8 +24,7 @@ from PIL import Image
 
 from huenet.api import DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE
 from huenet.cli import main
-from huenet.models import UNetGenerator
-from huenet.train import save_generator
+from huenet.models import UNetGenerator, save_generator
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:

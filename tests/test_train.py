@@ -12,7 +12,8 @@ import torch
 import huenet.loop as loop_module
 import huenet.train as train_module
 from huenet.loop import CheckpointError
-from huenet.train import TrainConfig, TrainingDiverged, _Run, load_generator, train
+from huenet.models import load_generator
+from huenet.train import TrainConfig, TrainingDiverged, _Run, train
 from tests.helpers import synthetic_pairs
 
 TINY = dict(width=4, depth=4, disc_width=4, disc_layers=2, batch_size=4, bins=32, checkpoint_every=5)

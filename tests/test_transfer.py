@@ -16,10 +16,9 @@ from PIL import Image
 
 import huenet
 from huenet.api import MIN_SIDE, TransferError, _reflect_pad, read_rgb, register_method, to_image
-from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, _save_generator
+from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, save_color_gan
 from huenet.color import rgb_to_hsv
-from huenet.models import UNetGenerator, generator_input, painted_rgb
-from huenet.train import load_generator, save_generator
+from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb, save_generator
 
 transfer_module = importlib.import_module("huenet.api")
 
@@ -78,7 +77,7 @@ def color_gan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with torch.no_grad():
         generator.to_rgb.bias.copy_(torch.tensor([2.0, 0.0, 0.0]))
     path = tmp_path_factory.mktemp("color_gan") / "generator.pt"
-    _save_generator(generator, ColorGANConfig(noise_dim=3, gen_width=4, gen_layers=1), path, step=0)
+    save_color_gan(generator, ColorGANConfig(noise_dim=3, gen_width=4, gen_layers=1), path, step=0)
     return path
 
 

@@ -71,8 +71,8 @@ from torch import Tensor, nn
 
 from huenet.baselines.feature_matching import _check_rgb, _target_colors
 from huenet.color import hsv_to_rgb
-from huenet.files import atomic_write
 from huenet.loop import config_from_dict, train_resumably
+from huenet.models import load_network, save_network
 
 if TYPE_CHECKING:  # huenet.data pulls in torchvision's datasets; only training needs it
     from huenet.data import PairDataset
@@ -86,6 +86,7 @@ __all__ = [
     "color_distance",
     "reconstruction_loss",
     "train_color_gan",
+    "save_color_gan",
     "load_color_gan",
     "color_gan",
 ]
@@ -360,11 +361,9 @@ class _Run:
                 "loss_recon": loss_recon.item()}
 
 
-def _save_generator(generator: ColorGenerator, config: ColorGANConfig, path: Path, step: int) -> None:
-    state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
-    blob = {"format": _FORMAT, "model": generator.config(), "config": dataclasses.asdict(config),
-            "state_dict": state, "step": step}
-    atomic_write(path, lambda tmp: torch.save(blob, tmp))
+def save_color_gan(generator: ColorGenerator, config: ColorGANConfig, path: str | os.PathLike, step: int) -> None:
+    """Write ``generator.pt``: the generator's weights and config, the run's ``config`` and its ``step``."""
+    save_network(generator, path, _FORMAT, model=generator.config(), config=dataclasses.asdict(config), step=step)
 
 
 def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str | os.PathLike, *,
@@ -406,7 +405,7 @@ def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str |
                     checkpoint_every=config.checkpoint_every, config=dataclasses.asdict(config),
                     run_defining=_RUN_DEFINING, columns=LOSS_COLUMNS, desc="colour GAN", progress=progress)
     path = out / "generator.pt"
-    _save_generator(run.generator, config, path, run.step)
+    save_color_gan(run.generator, config, path, run.step)
     return path
 
 
@@ -419,21 +418,7 @@ def load_color_gan(path: str | os.PathLike, device: str | torch.device = "cpu") 
     Raises:
         ValueError: the file is missing, unreadable or not a colour-GAN generator.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"colour-GAN file not found: {path}")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a bad file
-        raise ValueError(f"cannot read colour-GAN file {path}: {type(err).__name__}") from None
-    if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not a huenet colour-GAN generator file")
-    try:
-        generator = ColorGenerator(**blob["model"])
-        generator.load_state_dict(blob["state_dict"])
-    except (TypeError, KeyError, RuntimeError) as err:
-        raise ValueError(f"{path} does not match this version of the colour GAN: {str(err).splitlines()[0]}") from None
-    return generator.to(device).eval()
+    return load_network(path, _FORMAT, lambda blob: ColorGenerator(**blob["model"]), "colour-GAN generator", device)
 
 
 @torch.no_grad()
