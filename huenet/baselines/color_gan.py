@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from huenet.baselines.feature_matching import _check_rgb, _target_colors
+from huenet.baselines.checks import check_rgb, target_colors
 from huenet.color import hsv_to_rgb
 from huenet.loop import config_from_dict, train_resumably
 from huenet.models import load_network, save_network
@@ -435,7 +435,7 @@ def color_gan(source: Tensor, target_color: Tensor, *, model: ColorGenerator | s
     Returns:
         ``(B, 3, H, W)`` RGB in [0, 1] with the source's dtype.
     """
-    _check_rgb(source, "source")
+    check_rgb(source, "source")
     if min(source.shape[-2:]) < 3:
         raise ValueError(f"source must be at least 3 x 3 (reflected 5 x 5 convolutions), got {tuple(source.shape[2:])}")
     generator = load_color_gan(model) if isinstance(model, (str, os.PathLike)) else model
@@ -443,7 +443,7 @@ def color_gan(source: Tensor, target_color: Tensor, *, model: ColorGenerator | s
         raise ValueError(f"model must be a ColorGenerator or a path, got {type(generator).__name__}")
     device = next(generator.parameters()).device
     b = source.shape[0]
-    color = _target_colors(target_color, b).to(device, torch.float32)
+    color = target_colors(target_color, b).to(device, torch.float32)
     noise = torch.rand(b, generator.noise_dim, generator=torch.Generator().manual_seed(seed)) * 2 - 1
     was_training = generator.training
     generator.eval()

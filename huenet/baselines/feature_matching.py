@@ -95,7 +95,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from huenet.color import check_images
+from huenet.baselines.checks import check_rgb, target_colors
 
 __all__ = [
     "NETWORKS",
@@ -130,27 +130,6 @@ _BINOMIAL5 = (1.0, 4.0, 6.0, 4.0, 1.0)  # Gaussian pyramid kernel, sigma ~ 1
 _SQRT_EPS = 1e-6  # below this |x|, sqrt|x| is continued linearly: finite gradient at 0
 
 
-# ------------------------------------------------------------------ checks
-
-
-def _check_rgb(x: Tensor, name: str) -> None:
-    check_images(x, name)
-    if x.numel() == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
-
-
-def _target_colors(target_color: Tensor, batch: int) -> Tensor:
-    """Check a target colour ``(3,)``, ``(1, 3)`` or ``(B, 3)`` in [0, 1]; return it as ``(B, 3)``."""
-    if not isinstance(target_color, Tensor):
-        raise ValueError(f"target_color must be a torch.Tensor, got {type(target_color).__name__}")
-    c = target_color.reshape(1, 3) if target_color.shape == (3,) else target_color
-    if c.ndim != 2 or c.shape[1] != 3 or c.shape[0] not in (1, batch):
-        raise ValueError(f"target_color must have shape (3,), (1, 3) or ({batch}, 3), got {tuple(target_color.shape)}")
-    if not c.is_floating_point() or not bool(((c >= 0) & (c <= 1)).all()):
-        raise ValueError("target_color must be floating RGB in [0, 1]")
-    return c.expand(batch, 3)
-
-
 # ------------------------------------------------------------------ colours
 
 
@@ -170,7 +149,7 @@ def parse_color(spec: str) -> Tensor:
 
 def mean_color(rgb: Tensor) -> Tensor:
     """Mean RGB colour of each image: ``(B, 3, H, W)`` -> ``(B, 3)``."""
-    _check_rgb(rgb, "rgb")
+    check_rgb(rgb, "rgb")
     return rgb.mean((2, 3))
 
 
@@ -181,7 +160,7 @@ def color_loss(image: Tensor, target_color: Tensor) -> Tensor:
         image: ``(B, 3, H, W)`` RGB.
         target_color: ``(B, 3)`` (or ``(3,)``, ``(1, 3)``) RGB in [0, 1].
     """
-    c_t = _target_colors(target_color, image.shape[0]).to(image.dtype)
+    c_t = target_colors(target_color, image.shape[0]).to(image.dtype)
     return (mean_color(image) - c_t).square().sum(1)
 
 
@@ -193,7 +172,7 @@ def _safe_sqrt_abs(x: Tensor) -> Tensor:
 
 def color_variance(image: Tensor) -> Tensor:
     """The paper's colour variance ``V(I) = mean(sqrt|I - C|)^2`` per channel: ``(B, 3, H, W)`` -> ``(B, 3)``."""
-    _check_rgb(image, "image")
+    check_rgb(image, "image")
     centred = image - image.mean((2, 3), keepdim=True)
     return _safe_sqrt_abs(centred).mean((2, 3)).square()
 
@@ -214,7 +193,7 @@ def box_blur(image: Tensor) -> Tensor:
 
 def blur_loss(image: Tensor) -> Tensor:
     """``|B(I) - I|``: root-mean-square difference to the 3 x 3 box blur, per image ``(B,)``."""
-    _check_rgb(image, "image")
+    check_rgb(image, "image")
     return (box_blur(image) - image).square().mean((1, 2, 3)).sqrt()
 
 
@@ -582,8 +561,8 @@ def feature_matching(
     Returns:
         ``(B, 3, H, W)`` RGB in [0, 1] with the source's dtype (detached).
     """
-    _check_rgb(source, "source")
-    target = _target_colors(target_color, source.shape[0]).to(source.device, torch.float32)
+    check_rgb(source, "source")
+    target = target_colors(target_color, source.shape[0]).to(source.device, torch.float32)
     _check_options(steps, lr, octaves, parametrization, optimizer, schedule, variance_scale)
     w = LossWeights.coerce(weights)
     net = load_feature_network(network, layers).to(source.device)

@@ -31,7 +31,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from huenet.color import check_images, hsv_to_rgb, rgb_to_hsv
+from huenet.baselines.checks import check_source_target
+from huenet.color import hsv_to_rgb, rgb_to_hsv
 
 __all__ = ["hue_histogram_matching", "match_cyclic"]
 
@@ -119,10 +120,7 @@ def hue_histogram_matching(source: Tensor, target: Tensor, bins: int = 256) -> T
     Returns:
         ``(B, 3, H, W)`` RGB with the source's dtype.
     """
-    check_images(source, "source")
-    check_images(target, "target")
-    if target.shape[0] not in (1, source.shape[0]):
-        raise ValueError(f"target batch must be 1 or {source.shape[0]}, got {target.shape[0]}")
+    check_source_target(source, target)
     b, _, h, w = source.shape
     hsv = rgb_to_hsv(source.to(torch.float64).clamp(0.0, 1.0))
     h_tar = rgb_to_hsv(target.to(torch.float64).clamp(0.0, 1.0))[:, 0].flatten(1).expand(b, -1)

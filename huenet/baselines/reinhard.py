@@ -38,6 +38,7 @@ import math
 import torch
 from torch import Tensor
 
+from huenet.baselines.checks import check_source_target
 from huenet.color import check_images
 
 __all__ = ["reinhard", "rgb_to_lab", "lab_to_rgb", "match_moments", "RGB_TO_LMS", "LOG_LMS_TO_LAB"]
@@ -133,10 +134,7 @@ def reinhard(source: Tensor, target: Tensor, *, clip: bool = True, eps: float = 
     Returns:
         ``(B, 3, H, W)`` RGB with the source's dtype.
     """
-    check_images(source, "source")
-    check_images(target, "target")
-    if target.shape[0] not in (1, source.shape[0]):
-        raise ValueError(f"target batch must be 1 or {source.shape[0]}, got {target.shape[0]}")
+    check_source_target(source, target)
     out = lab_to_rgb(match_moments(rgb_to_lab(source, eps), rgb_to_lab(target, eps)))
     if clip:
         out = out.clamp(0.0, 1.0)
