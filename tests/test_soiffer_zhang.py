@@ -166,9 +166,9 @@ def test_feature_network_loads_offline_and_classifies(net):
 
 
 def test_folded_network_equals_the_metrics_network(net):
-    from huenet.metrics import FeatureExtractor
+    from huenet.nets.efficientnet_lite0 import load_pretrained
 
-    ref_net = FeatureExtractor().net
+    ref_net = load_pretrained()
     x = torch.rand(2, 3, 50, 61)
     with torch.no_grad():
         y = nn.functional.relu6(ref_net._bn0(ref_net._conv_stem((x * 255 - 127) / 128)))

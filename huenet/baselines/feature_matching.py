@@ -21,12 +21,12 @@ What the paper leaves open, chosen here:
 
 * **Network.** They used TensorFlow's Inception (GoogLeNet) ``mixed3`` layers
   (``mixed3a``/``mixed3b``: the two inception blocks at stride 8). The default
-  here is EfficientNet-Lite0 with the weights of ``huenet.metrics`` (no
-  download): its stage 3 is likewise two blocks at stride 8, blocks 3 and 4 of
-  the 16 MBConv blocks (40 channels), the default ``layers``. Batch norm is
-  folded into the convolutions (the network is frozen and in eval mode, so
-  this is the same function) and activations are kept channels-last; together
-  about 3-6x faster on CPU than ``huenet.metrics.EfficientNetLite0`` here.
+  here is EfficientNet-Lite0 with the realism metric's weights (no download):
+  its stage 3 is likewise two blocks at stride 8, blocks 3 and 4 of the 16
+  MBConv blocks (40 channels), the default ``layers``, run by
+  ``huenet.nets.efficientnet_lite0.EfficientNetLite0Blocks`` (batch norm folded
+  into the convolutions, channels-last: about 3-6x faster on CPU than the
+  unfolded network).
   ``network="googlenet"`` uses torchvision's GoogLeNet ``inception3a``/``3b``
   when its ImageNet weights can be loaded (they need internet once).
 * **Network input.** Each octave is fed at its own size (no resize to 224: the
@@ -96,6 +96,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from huenet.baselines.checks import check_rgb, target_colors
+from huenet.nets.efficientnet_lite0 import EfficientNetLite0Blocks, load_pretrained
 
 __all__ = [
     "NETWORKS",
@@ -113,7 +114,6 @@ __all__ = [
     "octave_weights",
     "octave_features",
     "feature_loss",
-    "EfficientNetLite0Features",
     "GoogLeNetFeatures",
     "load_feature_network",
     "feature_matching",
@@ -261,97 +261,6 @@ def feature_loss(feats: list[list[Tensor]], reference: list[list[Tensor]]) -> Te
 # ------------------------------------------------------------------ networks
 
 
-def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
-    """Eval-mode ``bn(conv(x))`` as one convolution: (weight, bias)."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    weight = conv.weight * scale.view(-1, 1, 1, 1)
-    return weight.detach().contiguous(), (bn.bias - bn.running_mean * scale).detach().contiguous()
-
-
-def _same_conv(x: Tensor, weight: Tensor, bias: Tensor, stride: int, groups: int) -> Tensor:
-    """Convolution with TensorFlow ``SAME`` padding, as ``huenet.metrics._SameConv2d``."""
-    k = weight.shape[-1]
-    if stride == 1:  # odd kernels: SAME is symmetric, let the convolution pad (no copy)
-        return F.conv2d(x, weight, bias, 1, k // 2, 1, groups)
-    ih, iw = x.shape[-2:]
-    ph = max((math.ceil(ih / stride) - 1) * stride + k - ih, 0)
-    pw = max((math.ceil(iw / stride) - 1) * stride + k - iw, 0)
-    x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
-    return F.conv2d(x, weight, bias, stride, 0, 1, groups)
-
-
-class EfficientNetLite0Features(nn.Module):
-    """Frozen EfficientNet-Lite0 returning the outputs of chosen MBConv blocks.
-
-    The same function as ``huenet.metrics.EfficientNetLite0`` in eval mode, with
-    each batch norm folded into its convolution; weights are buffers (no
-    gradients), so only the input is differentiated.
-
-    Args:
-        net: a loaded ``EfficientNetLite0``.
-        layers: block indices in [0, 16) whose outputs are returned, e.g. ``(3, 4)``.
-    """
-
-    N_BLOCKS = 16
-
-    def __init__(self, net: nn.Module, layers: Sequence[int]) -> None:
-        super().__init__()
-        layers = tuple(layers)
-        if not layers or any(not isinstance(i, int) or not 0 <= i < self.N_BLOCKS for i in layers):
-            raise ValueError(f"efficientnet-lite0 layers must be block indices in [0, {self.N_BLOCKS}), got {layers!r}")
-        self.layers = tuple(sorted(set(layers)))
-        self._add("stem", *_fold(net._conv_stem, net._bn0))
-        self.blocks: list[dict] = []
-        for i, block in enumerate(net._blocks):
-            if block.expand:
-                self._add(f"b{i}_expand", *_fold(block._expand_conv, block._bn0))
-            self._add(f"b{i}_dw", *_fold(block._depthwise_conv, block._bn1))
-            self._add(f"b{i}_proj", *_fold(block._project_conv, block._bn2))
-            self.blocks.append({"expand": block.expand, "stride": block._depthwise_conv.stride[0],
-                                "residual": block.residual})
-        self._add("head", *_fold(net._conv_head, net._bn1))
-        self.register_buffer("fc_weight", net._fc.weight.detach().clone())
-        self.register_buffer("fc_bias", net._fc.bias.detach().clone())
-
-    def _add(self, name: str, weight: Tensor, bias: Tensor) -> None:
-        self.register_buffer(f"{name}_w", weight)
-        self.register_buffer(f"{name}_b", bias)
-
-    def _conv(self, x: Tensor, name: str, stride: int = 1, depthwise: bool = False) -> Tensor:
-        w, b = getattr(self, f"{name}_w"), getattr(self, f"{name}_b")
-        return _same_conv(x, w, b, stride, x.shape[1] if depthwise else 1)
-
-    @staticmethod
-    def normalize(rgb: Tensor) -> Tensor:
-        """RGB in [0, 1] -> the network's input ``(255 x - 127) / 128``, channels-last (faster convolutions)."""
-        return ((rgb * 255.0 - 127.0) / 128.0).contiguous(memory_format=torch.channels_last)
-
-    def _block(self, x: Tensor, i: int) -> Tensor:
-        spec = self.blocks[i]
-        y = F.relu6(self._conv(x, f"b{i}_expand")) if spec["expand"] else x
-        y = F.relu6(self._conv(y, f"b{i}_dw", spec["stride"], depthwise=True))
-        y = self._conv(y, f"b{i}_proj")
-        return x + y if spec["residual"] else y
-
-    def forward(self, rgb: Tensor) -> list[Tensor]:
-        """``(B, 3, H, W)`` RGB in [0, 1], any size -> ``[(B, C_l, h_l, w_l)]`` for each layer, in order."""
-        x = F.relu6(self._conv(self.normalize(rgb), "stem", 2))
-        out = []
-        for i in range(self.layers[-1] + 1):  # blocks after the last requested one are not run
-            x = self._block(x, i)
-            if i in self.layers:
-                out.append(x)
-        return out
-
-    def logits(self, rgb: Tensor) -> Tensor:
-        """``(B, 3, H, W)`` RGB in [0, 1] (224 px as trained) -> ImageNet logits ``(B, 1000)``."""
-        x = F.relu6(self._conv(self.normalize(rgb), "stem", 2))
-        for i in range(len(self.blocks)):
-            x = self._block(x, i)
-        x = F.relu6(self._conv(x, "head")).mean((2, 3))
-        return F.linear(x, self.fc_weight, self.fc_bias)
-
-
 class GoogLeNetFeatures(nn.Module):
     """Frozen torchvision GoogLeNet returning the outputs of named layers (e.g. ``inception3a``).
 
@@ -405,9 +314,7 @@ def _googlenet_state_dict() -> dict[str, Tensor]:
 @functools.lru_cache(maxsize=4)
 def _load_cached(network: str, layers: tuple) -> nn.Module:
     if network == "efficientnet-lite0":
-        from huenet.metrics import FeatureExtractor  # the project's offline loader of the packaged weights
-
-        return EfficientNetLite0Features(FeatureExtractor().net, layers).eval()
+        return EfficientNetLite0Blocks(load_pretrained(), layers).eval()
     from torchvision.models import googlenet
 
     state = {k: v for k, v in _googlenet_state_dict().items() if not k.startswith("aux")}
