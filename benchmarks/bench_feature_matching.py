@@ -16,9 +16,7 @@ at most 60 s per image (the authors report hours), the colour distance
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import resource
 import statistics
 import time
@@ -31,7 +29,7 @@ import torch.nn.functional as F
 
 from huenet.baselines import feature_matching, mean_color
 from huenet.baselines.color_gan import color_distance
-from huenet.machine import cpu_name
+from huenet.machine import benchmark_footer
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "retina")
 GOAL_SECONDS = 60.0  # per 256 x 256 image, 2 threads (issue 7)
@@ -89,12 +87,7 @@ def main() -> None:
         f"Peak memory: the process's peak resident set grew by {peak_growth:.0f} MiB "
         f"({peak_growth / megapixels:.0f} MiB per megapixel of one image).",
         "",
-        f"- machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}",
-        f"- torch {torch.__version__}",
-        f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- 1-minute load average: {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} CPUs "
-        "(a load above the CPU count inflates the times)",
-        "",
+        *benchmark_footer(load_before, load_after),
     ])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import os
 import platform
 from pathlib import Path
 
@@ -15,3 +17,17 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def benchmark_footer(load_before: float, load_after: float) -> list[str]:
+    """A benchmark report's last lines: machine, torch version, date and the 1-minute load around the timings."""
+    import torch  # loaded already in a benchmark; `huenet.stage_times`, which imports this module, needs no torch
+
+    return [
+        f"- machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}",
+        f"- torch {torch.__version__}",
+        f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- 1-minute load average: {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} CPUs "
+        "(a load above the CPU count inflates the times)",
+        "",
+    ]
