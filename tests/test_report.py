@@ -1,4 +1,4 @@
-"""Table 1's report: the files notebook 05 writes and the claims' rules."""
+"""Table 1's report: the files notebook 05 writes, the claims' rules, and the README's results block."""
 
 from __future__ import annotations
 
@@ -6,25 +6,33 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from huenet.evaluate import score, summarise
 from huenet.report import (
     PAPER_MEANS,
+    README_END,
+    README_START,
     beats_reinhard_on_emd,
     claims,
     closer_to_target,
     figure6,
     headline,
+    main,
     mi_ties_to_source,
     paper_tar_src_is_non_cyclic,
+    readme_block,
+    readme_results,
     seven_pairs,
     summary_table,
     table1_markdown,
     table1_report,
+    update_readme,
     write_table1,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("huenet", "huenet_no_mi", "reinhard", "hue_histmatch", "color_gan", "feature_matching")
 
 
@@ -130,6 +138,33 @@ def test_figure6_draws_a_row_per_pair_and_a_column_per_image():
     fig = figure6(images, images, {"huenet": images, "reinhard": images[:2]}, {"huenet": "Hue-Net"}, rows=[0, 1])
     assert len(fig.axes) == 2 * 4
     assert [ax.get_title() for ax in fig.axes[:4]] == ["source", "target", "Hue-Net", "reinhard"]
+
+
+def test_the_readme_shows_the_committed_report():
+    """The README's results block is generated: refresh it with ``python -m huenet.report readme``."""
+    readme = (ROOT / "README.md").read_text()
+    report = json.loads((ROOT / "reports" / "table1.json").read_text())
+    assert readme_results(readme) == readme_block(report), "run: python -m huenet.report readme"
+
+
+def test_the_readme_is_at_most_10_kb():
+    assert (ROOT / "README.md").stat().st_size <= 10_000
+
+
+def test_update_readme_rewrites_only_the_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    report = _report()
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "table1.json").write_text(json.dumps(report))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\n{README_START}\nstale numbers\n{README_END}\n\nthe rest\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["readme"]) == 0
+    assert readme.read_text() == f"# title\n\n{readme_block(report)}\n\nthe rest\n"
+    assert not update_readme(readme, tmp_path / "reports" / "table1.json")  # already current
+    assert main([]) == 2
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="no results block"):
+        update_readme(readme, tmp_path / "reports" / "table1.json")
 
 
 def test_a_real_summary_fits_the_report():
