@@ -4,16 +4,15 @@ A *method* here is a function ``(source_rgb, target_rgb) -> output_rgb`` on
 ``(B, 3, H, W)`` float tensors in [0, 1]. :func:`score` runs the metrics of
 :mod:`huenet.metrics` on each method's outputs for the same pairs, and
 :func:`summarise` turns the per-pair values into means with bootstrap 95%
-confidence intervals, shaped as ``reports/table1.json``.
+confidence intervals, shaped as ``reports/table1.json``. Writing them up (tables, Figure 6,
+the paper's claims) is :mod:`huenet.report`'s, so this module needs only the base dependencies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import torch
 from torch import Tensor
 
@@ -33,32 +32,10 @@ from huenet.models import UNetGenerator, load_generator, painted_rgb
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
 from huenet.train import translate_hue
 
-__all__ = [
-    "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "LABELS", "Method", "hue_net_method", "benchmark_methods",
-    "apply_method", "score",
-    "summarise", "headline", "per_pair_table", "summary_table", "figure6", "fixed_pairs", "hue_spread",
-]
+__all__ = ["LABELS", "Method", "hue_net_method", "benchmark_methods", "apply_method", "score", "summarise",
+           "fixed_pairs", "hue_spread"]
 
 Method = Callable[[Tensor, Tensor], Tensor]
-
-PAPER_CITATION = (
-    "Avi-Aharon, Arbelle and Riklin Raviv, 'Hue-Net: Intensity-based Image-to-Image Translation with "
-    "Differentiable Histogram Loss Functions', arXiv:1912.06044, Table 1 (Figure 6's seven pairs)"
-)
-# Columns: EMD TAR-SRC, EMD TAR-OUT, relative MI SRC-TAR, SRC-OUT, SRC-OUT without the MI loss.
-PAPER_TABLE1 = pd.DataFrame(
-    [
-        (1, 0.175, 0.080, 0.029, 0.210, 0.111),
-        (2, 0.184, 0.131, 0.039, 0.460, 0.112),
-        (3, 0.173, 0.139, 0.069, 0.255, 0.118),
-        (4, 0.186, 0.053, 0.055, 0.304, 0.094),
-        (5, 0.482, 0.081, 0.034, 0.144, 0.046),
-        (6, 0.221, 0.088, 0.070, 0.263, 0.127),
-        (7, 0.290, 0.216, 0.036, 0.180, 0.095),
-    ],
-    columns=["pair", "emd_tar_src", "emd_tar_out", "rel_mi_src_tar", "rel_mi_src_out", "rel_mi_src_out_no_mi"],
-).set_index("pair")
-PAPER_MEANS = PAPER_TABLE1.mean().round(3).to_dict()
 
 
 def hue_net_method(generator: UNetGenerator) -> Method:
@@ -182,66 +159,6 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
             entry["realism_fd"] = round(values["realism_fd"], 2)
         summary["methods"][name] = entry
     return summary
-
-
-def headline(summary: Mapping) -> dict:
-    """The few flat numbers per method that DVC shows as metrics: EMD (cyclic), relative MI, grey SSIM, realism FD."""
-    return {name: {"emd": entry["emd_tar_out"]["mean"], "mi": entry["rel_mi_src_out"]["mean"],
-                   "ssim": entry["ssim"]["mean"], **({"fd": entry["realism_fd"]} if "realism_fd" in entry else {})}
-            for name, entry in summary["methods"].items()}
-
-
-def per_pair_table(scores: Mapping, full: str = "huenet", no_mi: str = "huenet_no_mi") -> pd.DataFrame:
-    """Our rows in the paper's Table 1 layout, one per pair."""
-    table = pd.DataFrame({
-        "emd_tar_src": scores["emd_tar_src"],
-        "emd_tar_out": scores["methods"][full]["emd_tar_out"],
-        "rel_mi_src_tar": scores["rel_mi_src_tar"],
-        "rel_mi_src_out": scores["methods"][full]["rel_mi_src_out"],
-        "rel_mi_src_out_no_mi": scores["methods"][no_mi]["rel_mi_src_out"],
-    })
-    table.index = pd.RangeIndex(1, len(table) + 1, name="pair")
-    return table
-
-
-def summary_table(summary: Mapping) -> pd.DataFrame:
-    """One row per method: its pairs, mean [95% CI] of each metric, as strings, and the realism distance."""
-
-    def fmt(entry: Mapping) -> str:
-        return f"{entry['mean']:.3f} [{entry['ci95'][0]:.3f}, {entry['ci95'][1]:.3f}]"
-
-    rows = {}
-    for name, entry in summary["methods"].items():
-        rows[name] = {
-            "pairs": entry["pairs"],
-            "EMD TAR-OUT": fmt(entry["emd_tar_out"]),
-            "EMD TAR-OUT (non-cyclic)": fmt(entry["emd_tar_out_linear"]),
-            "rel. MI SRC-OUT": fmt(entry["rel_mi_src_out"]),
-            "grey SSIM SRC-OUT": fmt(entry["ssim"]),
-            "realism FD (EffNet-Lite0)": f"{entry['realism_fd']:.1f}" if "realism_fd" in entry else "",
-        }
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def figure6(source: Tensor, target: Tensor, outputs: Mapping[str, Tensor], labels: Mapping[str, str] | None = None,
-            rows: Sequence[int] | None = None) -> plt.Figure:
-    """The paper's Figure 6 grid: a row per pair; source, target, then each method's output."""
-    rows = list(range(source.shape[0])) if rows is None else list(rows)
-    labels = dict(labels or {})
-    columns = [("source", source), ("target", target)] + [(labels.get(k, k), v) for k, v in outputs.items()]
-    fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.6 * len(columns), 1.6 * len(rows)), squeeze=False)
-    for i, r in enumerate(rows):
-        for j, (title, images) in enumerate(columns):
-            ax = axes[i, j]
-            ax.imshow(images[r].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(title, fontsize=9)
-            if j == 0:
-                ax.set_ylabel(str(i + 1))
-    fig.tight_layout()
-    return fig
 
 
 def fixed_pairs(cache: ImageCache, names: Sequence[str], *, crop_size: int, n_pairs: int,

@@ -1,0 +1,328 @@
+"""Table 1's report: the paper's table as data, ``reports/table1.md`` and ``.json``, Figure 6, the claims checked.
+
+Everything here reads what :mod:`huenet.evaluate` computed: :func:`~huenet.evaluate.score`'s per-pair values
+or a *report*, the ``reports/table1.json`` shape (:func:`table1_report`: :func:`~huenet.evaluate.summarise`'s
+summary of all the pairs, plus ``"feature_matching_subset"``, the summary of feature matching's prefix of them).
+Matplotlib, a dev extra, is imported by :func:`figure6` alone, so ``python -m huenet.report readme``, which
+rewrites the README's results block from ``reports/table1.json``, needs only the base dependencies.
+
+>>> format_ci({"mean": 0.0542, "ci95": [0.0528, 0.0556]})
+'0.054 [0.053, 0.056]'
+>>> print(markdown_table(["method", "pairs"], [["huenet", 1000]]))
+| method | pairs |
+| :--- | ---: |
+| huenet | 1000 |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from torch import Tensor
+
+__all__ = [
+    "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "TITLES", "format_ci", "markdown_table", "headline",
+    "table1_report", "summary_table", "seven_pairs", "closer_to_target", "mi_ties_to_source", "beats_reinhard_on_emd",
+    "paper_tar_src_is_non_cyclic", "claims", "source_vs_target", "method_means", "table1_markdown", "write_table1",
+    "figure6", "readme_block", "readme_results", "update_readme", "main",
+]
+
+PAPER_CITATION = (
+    "Avi-Aharon, Arbelle and Riklin Raviv, 'Hue-Net: Intensity-based Image-to-Image Translation with "
+    "Differentiable Histogram Loss Functions', arXiv:1912.06044, Table 1 (Figure 6's seven pairs)"
+)
+# The paper's Table 1 as printed, column by column (its seven pairs in order): EMD TAR-SRC, EMD TAR-OUT,
+# relative MI SRC-TAR, SRC-OUT, and SRC-OUT of the model trained without the MI loss.
+PAPER_TABLE1 = {
+    "emd_tar_src": (0.175, 0.184, 0.173, 0.186, 0.482, 0.221, 0.290),
+    "emd_tar_out": (0.080, 0.131, 0.139, 0.053, 0.081, 0.088, 0.216),
+    "rel_mi_src_tar": (0.029, 0.039, 0.069, 0.055, 0.034, 0.070, 0.036),
+    "rel_mi_src_out": (0.210, 0.460, 0.255, 0.304, 0.144, 0.263, 0.180),
+    "rel_mi_src_out_no_mi": (0.111, 0.112, 0.118, 0.094, 0.046, 0.127, 0.095),
+}
+PAPER_MEANS = {column: float(np.round(np.mean(values), 3)) for column, values in PAPER_TABLE1.items()}
+TITLES = {"emd_tar_src": "EMD TAR-SRC", "emd_tar_out": "EMD TAR-OUT", "rel_mi_src_tar": "rel. MI SRC-TAR",
+          "rel_mi_src_out": "rel. MI SRC-OUT", "rel_mi_src_out_no_mi": "rel. MI SRC-OUT w/o MI loss"}
+"""Flat column titles of the paper's Table 1 columns."""
+
+README_START = "<!-- results: written by `python -m huenet.report readme` from reports/table1.json; do not edit -->"
+README_END = "<!-- end of results -->"
+
+
+def format_ci(entry: Mapping) -> str:
+    """A summary entry ``{"mean", "ci95"}`` as ``mean [low, high]``, three decimals."""
+    return f"{entry['mean']:.3f} [{entry['ci95'][0]:.3f}, {entry['ci95'][1]:.3f}]"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A Markdown table: the first column left-aligned (names), the others right-aligned (numbers)."""
+    lines = [header, [":---"] + ["---:"] * (len(header) - 1), *rows]
+    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
+
+
+def headline(summary: Mapping) -> dict:
+    """The few flat numbers per method that DVC shows as metrics: EMD (cyclic), relative MI, grey SSIM, realism FD."""
+    return {name: {"emd": entry["emd_tar_out"]["mean"], "mi": entry["rel_mi_src_out"]["mean"],
+                   "ssim": entry["ssim"]["mean"], **({"fd": entry["realism_fd"]} if "realism_fd" in entry else {})}
+            for name, entry in summary["methods"].items()}
+
+
+def table1_report(summary: Mapping, subset: Mapping) -> dict:
+    """``reports/table1.json``: the summary of all the pairs and, apart, of feature matching's prefix of them."""
+    return dict(summary) | {"feature_matching_subset": subset}
+
+
+def summary_table(summary: Mapping) -> str:
+    """One row per method: its pairs, mean [95% CI] of each metric, and the realism distance (Markdown)."""
+    header = ["method", "pairs", "EMD TAR-OUT", "EMD TAR-OUT (non-cyclic)", "rel. MI SRC-OUT", "grey SSIM SRC-OUT",
+              "realism FD (EffNet-Lite0)"]
+    rows = [[name, entry["pairs"], format_ci(entry["emd_tar_out"]), format_ci(entry["emd_tar_out_linear"]),
+             format_ci(entry["rel_mi_src_out"]), format_ci(entry["ssim"]),
+             f"{entry['realism_fd']:.1f}" if "realism_fd" in entry else ""]
+            for name, entry in summary["methods"].items()]
+    return markdown_table(header, rows)
+
+
+def seven_pairs(scores: Mapping, full: str = "huenet", no_mi: str = "huenet_no_mi") -> str:
+    """The paper's seven rows beside our first seven pairs, then both means, as two Markdown tables.
+
+    ``scores`` is :func:`huenet.evaluate.score`'s output with the methods ``full`` and ``no_mi``. Values are
+    rounded to three decimals, as the paper prints them; our means are of the unrounded values.
+    """
+    rows = len(PAPER_TABLE1["emd_tar_src"])
+    ours = {"emd_tar_src": scores["emd_tar_src"], "emd_tar_out": scores["methods"][full]["emd_tar_out"],
+            "rel_mi_src_tar": scores["rel_mi_src_tar"], "rel_mi_src_out": scores["methods"][full]["rel_mi_src_out"],
+            "rel_mi_src_out_no_mi": scores["methods"][no_mi]["rel_mi_src_out"]}
+    ours = {column: np.asarray(values, dtype=np.float64)[:rows] for column, values in ours.items()}
+
+    def cell(values: Sequence[float], i: int) -> str:
+        return f"{np.round(values[i], 3):.3f}" if i < len(values) else ""
+
+    header = ["pair"] + [f"{who} {TITLES[column]}" for column in TITLES for who in ("paper", "ours")]
+    table = [[i + 1] + [cell(values[column], i) for column in TITLES for values in (PAPER_TABLE1, ours)]
+             for i in range(rows)]
+    means = [[TITLES[column], f"{PAPER_MEANS[column]:.3f}", f"{np.round(ours[column].mean(), 3):.3f}"]
+             for column in TITLES]
+    return (markdown_table(header, table) + "\n\n"
+            + markdown_table(["", "paper", f"ours ({len(ours['emd_tar_src'])} pairs)"], means))
+
+
+def _below(low: Mapping, high: Mapping) -> bool:
+    """Whether the 95% interval of summary entry ``low`` lies wholly below that of ``high``."""
+    return low["ci95"][1] < high["ci95"][0]
+
+
+def closer_to_target(report: Mapping) -> bool:
+    """Claim 1: Hue-Net's EMD TAR-OUT interval lies wholly below the sources' EMD TAR-SRC interval."""
+    return _below(report["methods"]["huenet"]["emd_tar_out"], report["emd_tar_src"])
+
+
+def mi_ties_to_source(report: Mapping) -> bool:
+    """Claim 2: relative MI SRC-OUT with the MI loss has its interval wholly above the one without it."""
+    methods = report["methods"]
+    return _below(methods["huenet_no_mi"]["rel_mi_src_out"], methods["huenet"]["rel_mi_src_out"])
+
+
+def beats_reinhard_on_emd(report: Mapping) -> bool:
+    """Claim 3, on the paper's measure: Hue-Net's mean EMD TAR-OUT is below Reinhard's."""
+    methods = report["methods"]
+    return methods["huenet"]["emd_tar_out"]["mean"] < methods["reinhard"]["emd_tar_out"]["mean"]
+
+
+def paper_tar_src_is_non_cyclic(report: Mapping) -> bool:
+    """Whether the paper's mean EMD TAR-SRC is nearer our non-cyclic W1 of the pairs than our cyclic one.
+
+    The paper does not say which W1 it prints; the nearer one is the likelier reading.
+    """
+    paper = PAPER_MEANS["emd_tar_src"]
+    return abs(paper - report["emd_tar_src_linear"]["mean"]) < abs(paper - report["emd_tar_src"]["mean"])
+
+
+def claims(report: Mapping) -> str:
+    """The paper's three claims checked on a report (the ``reports/table1.json`` shape), and the systems of
+    Soiffer & Zhang beside them: a numbered Markdown list."""
+    methods, subset = report["methods"], report["feature_matching_subset"]
+    hue_net, no_mi, reinhard, gan = (methods[k] for k in ("huenet", "huenet_no_mi", "reinhard", "color_gan"))
+    fm, hue_net_k = subset["methods"]["feature_matching"], subset["methods"]["huenet"]
+    paper = PAPER_MEANS
+    source, output = report["emd_tar_src"]["mean"], hue_net["emd_tar_out"]["mean"]
+    nearer = ("non-cyclic", report["emd_tar_src_linear"]["mean"]) if paper_tar_src_is_non_cyclic(report) \
+        else ("cyclic", source)
+    overlap = not (_below(hue_net["emd_tar_out"], reinhard["emd_tar_out"])
+                   or _below(reinhard["emd_tar_out"], hue_net["emd_tar_out"]))
+
+    def supported(holds: bool) -> str:
+        return "Supported" if holds else "Not supported"
+
+    def mean(entry: Mapping, key: str) -> str:
+        return f"{entry[key]['mean']:.3f}"
+
+    items = [
+        f"**Closer to the target.** {supported(closer_to_target(report))}: EMD TAR-OUT "
+        f"{format_ci(hue_net['emd_tar_out'])} against TAR-SRC {format_ci(report['emd_tar_src'])}, a ratio of "
+        f"{output / source:.2f} (the paper: {paper['emd_tar_out']:.3f} / {paper['emd_tar_src']:.3f} = "
+        f"{paper['emd_tar_out'] / paper['emd_tar_src']:.2f}). Both are the cyclic W1; the paper's TAR-SRC is "
+        f"nearer our {nearer[0]} W1 of the same pairs, {nearer[1]:.3f}.",
+        f"**The MI loss ties the output to the source.** {supported(mi_ties_to_source(report))}: relative MI "
+        f"SRC-OUT {format_ci(hue_net['rel_mi_src_out'])} with the MI loss, {format_ci(no_mi['rel_mi_src_out'])} "
+        f"without (the paper: {paper['rel_mi_src_out']:.3f} against {paper['rel_mi_src_out_no_mi']:.3f}).",
+        f"**Hue-Net beats Reinhard.** On hue EMD to the target, {'yes' if beats_reinhard_on_emd(report) else 'no'}: "
+        f"{mean(hue_net, 'emd_tar_out')} against {mean(reinhard, 'emd_tar_out')} (the 95% intervals "
+        f"{'overlap' if overlap else 'are apart'}); on relative MI with the source {mean(hue_net, 'rel_mi_src_out')} "
+        f"against {mean(reinhard, 'rel_mi_src_out')}; on grey SSIM {mean(hue_net, 'ssim')} against "
+        f"{mean(reinhard, 'ssim')} (Hue-Net keeps the source's V). Hue histogram matching, which optimises the EMD "
+        f"column directly, reaches {mean(methods['hue_histmatch'], 'emd_tar_out')}: the lower bound.",
+        f"**Beyond the paper: Soiffer & Zhang's systems** aim at the target's mean colour, not its hue histogram. "
+        f"On the first {subset['pairs']} pairs feature matching reaches EMD {mean(fm, 'emd_tar_out')} (Hue-Net "
+        f"{mean(hue_net_k, 'emd_tar_out')}), grey SSIM {mean(fm, 'ssim')} (Hue-Net {mean(hue_net_k, 'ssim')}) and "
+        f"realism FD {fm['realism_fd']:.1f} (Hue-Net {hue_net_k['realism_fd']:.1f}, the untouched sources "
+        f"{subset['realism_fd_sources']:.1f}). On all {report['pairs']} pairs the colour GAN reaches EMD "
+        f"{mean(gan, 'emd_tar_out')}, grey SSIM {mean(gan, 'ssim')} and FD {gan['realism_fd']:.1f} (Hue-Net "
+        f"{hue_net['realism_fd']:.1f}).",
+    ]
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+
+
+def source_vs_target(report: Mapping) -> str:
+    """One sentence: how far the targets' hues are from the sources', before any method."""
+    return (f"Source vs target: EMD TAR-SRC {format_ci(report['emd_tar_src'])} (cyclic W1) and "
+            f"{format_ci(report['emd_tar_src_linear'])} (non-cyclic W1, hue cut at red; the paper: "
+            f"{PAPER_MEANS['emd_tar_src']:.3f}), relative MI SRC-TAR {format_ci(report['rel_mi_src_tar'])} "
+            f"(the paper: {PAPER_MEANS['rel_mi_src_tar']:.3f}).")
+
+
+def method_means(report: Mapping) -> str:
+    """Every method's means over all the pairs, then over feature matching's prefix of them (Markdown)."""
+    subset = report["feature_matching_subset"]
+    return "\n\n".join([
+        f"{source_vs_target(report)} EMD TAR-OUT is the cyclic W1, as in the claims; the non-cyclic column is for "
+        "comparison with the paper's printed numbers. Realism FD of the untouched sources: "
+        f"{report['realism_fd_sources']:.1f}.",
+        summary_table(report),
+        f"Feature matching (Soiffer & Zhang 2018, 3.1) optimises every image, so its row is scored on the first "
+        f"{subset['pairs']} of the pairs (`pairs` column). Every method on those {subset['pairs']} pairs, the realism "
+        f"distances at equal sample size (untouched sources: {subset['realism_fd_sources']:.1f}); EMD TAR-SRC "
+        f"{format_ci(subset['emd_tar_src'])}:",
+        summary_table(subset),
+    ])
+
+
+def table1_markdown(report: Mapping, scores: Mapping, *, crop_size: int) -> str:
+    """``reports/table1.md``: the means, the seven pairs beside the paper's, the claims checked.
+
+    Args:
+        report: :func:`table1_report`'s dict.
+        scores: :func:`huenet.evaluate.score`'s per-pair values of all the pairs.
+        crop_size: the pairs' side in pixels.
+    """
+    return "\n\n".join([
+        "# Table 1, reproduced",
+        f"Generated by `notebooks/05-table1.ipynb` (`dvc repro`). {report['pairs']} fixed-seed test pairs at "
+        f"{crop_size} px; mean [bootstrap 95% CI]. Realism is a Frechet distance on EfficientNet-Lite0 features to "
+        "the real test images, **not comparable to published FID**.",
+        method_means(report),
+        f"## Seven pairs, beside the paper's ({PAPER_CITATION})",
+        seven_pairs(scores),
+        "## The paper's claims, checked",
+        claims(report),
+    ]) + "\n"
+
+
+def write_table1(report_dir: str | os.PathLike, report: Mapping, scores: Mapping, *, crop_size: int) -> None:
+    """Write ``table1.json``, ``table1.md`` and ``metrics/table1.json`` (:func:`headline`) into ``report_dir``."""
+    report_dir = Path(report_dir)
+    (report_dir / "metrics").mkdir(parents=True, exist_ok=True)
+    (report_dir / "table1.json").write_text(json.dumps(report, indent=1) + "\n")
+    (report_dir / "metrics" / "table1.json").write_text(json.dumps(headline(report), indent=1) + "\n")
+    (report_dir / "table1.md").write_text(table1_markdown(report, scores, crop_size=crop_size))
+
+
+def figure6(source: Tensor, target: Tensor, outputs: Mapping[str, Tensor], labels: Mapping[str, str] | None = None,
+            rows: Sequence[int] | None = None) -> Figure:
+    """The paper's Figure 6 grid: a row per pair; source, target, then each method's output.
+
+    Args:
+        source, target: ``(N, 3, H, W)`` RGB in [0, 1].
+        outputs: method name -> ``(n, 3, H, W)`` RGB outputs of the first ``n`` pairs, ``n`` above every row.
+        labels: method name -> column title (:data:`huenet.evaluate.LABELS`); a name without one is its title.
+        rows: the pairs shown, all by default.
+    """
+    import matplotlib.pyplot as plt  # a dev extra: only drawing needs it, not the rest of the report
+
+    rows = list(range(source.shape[0])) if rows is None else list(rows)
+    labels = dict(labels or {})
+    columns = [("source", source), ("target", target)] + [(labels.get(k, k), v) for k, v in outputs.items()]
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.6 * len(columns), 1.6 * len(rows)), squeeze=False)
+    for i, r in enumerate(rows):
+        for j, (title, images) in enumerate(columns):
+            ax = axes[i, j]
+            ax.imshow(images[r].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(title, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(str(i + 1))
+    fig.tight_layout()
+    return fig
+
+
+def readme_block(report: Mapping) -> str:
+    """The README's results, between its markers: the means of every method, the claims, Figure 6."""
+    return "\n\n".join([
+        README_START,
+        f"From the committed run of the pipeline: {report['pairs']} fixed-seed test pairs, mean [bootstrap 95% CI] "
+        "([reports/table1.md](reports/table1.md), written by notebook 05, also has the seven pairs beside the "
+        f"paper's and every method on feature matching's pairs). {source_vs_target(report)}",
+        summary_table(report),
+        "Notebook 05's reading of the paper's claims, from these numbers:",
+        claims(report),
+        "![Figure 6, reproduced](reports/figures/figure6.png)",
+        README_END,
+    ])
+
+
+def _split_readme(text: str) -> tuple[str, str, str]:
+    """README text -> (before the block, the block with its markers, after it)."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no results block: {README_START!r} ... {README_END!r}")
+    end += len(README_END)
+    return text[:start], text[start:end], text[end:]
+
+
+def readme_results(readme: str) -> str:
+    """The results block of the README's text, markers included."""
+    return _split_readme(readme)[1]
+
+
+def update_readme(readme: str | os.PathLike = "README.md", report: str | os.PathLike = "reports/table1.json") -> bool:
+    """Rewrite the README's results block from ``report`` (``reports/table1.json``); True if it changed."""
+    text = Path(readme).read_text()
+    before, block, after = _split_readme(text)
+    new = readme_block(json.loads(Path(report).read_text()))
+    Path(readme).write_text(before + new + after)
+    return new != block
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m huenet.report readme``: rewrite README.md's results block from reports/table1.json."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args != ["readme"]:
+        print("usage: python -m huenet.report readme   (from the repository root)", file=sys.stderr)
+        return 2
+    print("README.md: results " + ("rewritten" if update_readme() else "unchanged"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""Table 1's report: the files notebook 05 writes, the claims' rules, and the README's results block."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from huenet.evaluate import score, summarise
+from huenet.report import (
+    PAPER_MEANS,
+    README_END,
+    README_START,
+    beats_reinhard_on_emd,
+    claims,
+    closer_to_target,
+    figure6,
+    headline,
+    main,
+    mi_ties_to_source,
+    paper_tar_src_is_non_cyclic,
+    readme_block,
+    readme_results,
+    seven_pairs,
+    summary_table,
+    table1_markdown,
+    table1_report,
+    update_readme,
+    write_table1,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+METHODS = ("huenet", "huenet_no_mi", "reinhard", "hue_histmatch", "color_gan", "feature_matching")
+
+
+def _entry(mean: float, half_width: float = 0.01) -> dict:
+    return {"mean": mean, "ci95": [round(mean - half_width, 4), round(mean + half_width, 4)]}
+
+
+def _summary(pairs: int, emd_tar_src: float = 0.14, huenet_emd: float = 0.05, mi: float = 0.26,
+             no_mi_mi: float = 0.06, reinhard_emd: float = 0.06) -> dict:
+    """A summary in :func:`huenet.evaluate.summarise`'s shape, every method present."""
+    methods = {name: {"pairs": pairs, "emd_tar_out": _entry(0.1), "emd_tar_out_linear": _entry(0.2),
+                      "rel_mi_src_out": _entry(0.2), "ssim": _entry(0.9), "realism_fd": 30.0} for name in METHODS}
+    methods["huenet"]["emd_tar_out"] = _entry(huenet_emd)
+    methods["huenet"]["rel_mi_src_out"] = _entry(mi)
+    methods["huenet_no_mi"]["rel_mi_src_out"] = _entry(no_mi_mi)
+    methods["reinhard"]["emd_tar_out"] = _entry(reinhard_emd)
+    return {"pairs": pairs, "emd_tar_src": _entry(emd_tar_src), "emd_tar_src_linear": _entry(0.25),
+            "rel_mi_src_tar": _entry(0.04), "methods": methods, "realism_fd_sources": 1.0}
+
+
+def _report(**kwargs) -> dict:
+    return table1_report(_summary(1000, **kwargs), _summary(200))
+
+
+def test_claim_1_needs_the_intervals_apart():
+    assert closer_to_target(_report(emd_tar_src=0.14, huenet_emd=0.05))
+    assert not closer_to_target(_report(emd_tar_src=0.06, huenet_emd=0.05))  # [0.04, 0.06] meets [0.05, 0.07]
+    assert not closer_to_target(_report(emd_tar_src=0.05, huenet_emd=0.14))
+
+
+def test_claim_2_needs_more_mi_with_the_mi_loss_and_the_intervals_apart():
+    assert mi_ties_to_source(_report(mi=0.26, no_mi_mi=0.06))
+    assert not mi_ties_to_source(_report(mi=0.26, no_mi_mi=0.25))
+    assert not mi_ties_to_source(_report(mi=0.06, no_mi_mi=0.26))
+
+
+def test_claim_3_compares_the_means():
+    assert beats_reinhard_on_emd(_report(huenet_emd=0.054, reinhard_emd=0.057))
+    assert not beats_reinhard_on_emd(_report(huenet_emd=0.06, reinhard_emd=0.057))
+
+
+def test_the_papers_tar_src_reading():
+    assert PAPER_MEANS["emd_tar_src"] == 0.244
+    assert paper_tar_src_is_non_cyclic(_report())  # 0.25 non-cyclic, 0.14 cyclic
+    report = _report(emd_tar_src=0.24)
+    assert not paper_tar_src_is_non_cyclic(report)
+
+
+def test_claims_say_what_the_rules_decide():
+    text = claims(_report())
+    assert text.startswith("1. **Closer to the target.** Supported: EMD TAR-OUT 0.050 [0.040, 0.060]")
+    assert "2. **The MI loss ties the output to the source.** Supported" in text
+    assert "On hue EMD to the target, yes: 0.050 against 0.060 (the 95% intervals overlap)" in text
+    failing = claims(_report(emd_tar_src=0.05, huenet_emd=0.14, mi=0.06, no_mi_mi=0.26))
+    assert failing.count("Not supported") == 2 and "On hue EMD to the target, no" in failing
+
+
+def test_summary_table_says_how_many_pairs_each_method_had():
+    summary = _summary(1000)
+    summary["methods"]["feature_matching"]["pairs"] = 200
+    del summary["methods"]["color_gan"]["realism_fd"]
+    lines = summary_table(summary).splitlines()
+    assert lines[0].startswith("| method | pairs | EMD TAR-OUT |")
+    assert [line.split(" | ")[1] for line in lines[2:]] == ["1000"] * 5 + ["200"]
+    assert lines[2] == ("| huenet | 1000 | 0.050 [0.040, 0.060] | 0.200 [0.190, 0.210] | 0.260 [0.250, 0.270] "
+                        "| 0.900 [0.890, 0.910] | 30.0 |")
+    assert lines[6].endswith("|  |")  # no realism distance: an empty cell
+
+
+def _scores(n: int = 9) -> dict:
+    rng = np.random.default_rng(0)
+    per_pair = {name: {"emd_tar_out": rng.random(n), "rel_mi_src_out": rng.random(n)} for name in METHODS[:2]}
+    return {"emd_tar_src": rng.random(n), "rel_mi_src_tar": rng.random(n), "methods": per_pair}
+
+
+def test_seven_pairs_have_flat_headers_and_the_paper_beside_ours():
+    scores = _scores()
+    pairs, means = seven_pairs(scores).split("\n\n")
+    header, _, *rows = pairs.splitlines()
+    assert "('" not in header and header.startswith("| pair | paper EMD TAR-SRC | ours EMD TAR-SRC |")
+    assert len(rows) == 7 and rows[0].startswith("| 1 | 0.175 | ")
+    ours = float(rows[0].split(" | ")[2])
+    assert ours == np.round(scores["emd_tar_src"][0], 3)
+    assert means.splitlines()[0] == "|  | paper | ours (7 pairs) |"
+    assert means.splitlines()[2] == f"| EMD TAR-SRC | 0.244 | {np.round(scores['emd_tar_src'][:7].mean(), 3):.3f} |"
+
+
+def test_write_table1_writes_the_json_the_metrics_and_the_markdown(tmp_path: Path):
+    report = _report()
+    write_table1(tmp_path, report, _scores(), crop_size=64)
+    assert (tmp_path / "table1.json").read_text() == json.dumps(report, indent=1) + "\n"
+    assert json.loads((tmp_path / "metrics" / "table1.json").read_text()) == headline(report)
+    markdown = (tmp_path / "table1.md").read_text()
+    assert markdown == table1_markdown(report, _scores(), crop_size=64)
+    assert "1000 fixed-seed test pairs at 64 px" in markdown and claims(report) in markdown
+
+
+def test_figure6_draws_a_row_per_pair_and_a_column_per_image():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    images = torch.rand(3, 3, 8, 8)
+    fig = figure6(images, images, {"huenet": images, "reinhard": images[:2]}, {"huenet": "Hue-Net"}, rows=[0, 1])
+    assert len(fig.axes) == 2 * 4
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["source", "target", "Hue-Net", "reinhard"]
+
+
+def test_the_readme_shows_the_committed_report():
+    """The README's results block is generated: refresh it with ``python -m huenet.report readme``."""
+    readme = (ROOT / "README.md").read_text()
+    report = json.loads((ROOT / "reports" / "table1.json").read_text())
+    assert readme_results(readme) == readme_block(report), "run: python -m huenet.report readme"
+
+
+def test_the_readme_is_at_most_10_kb():
+    assert (ROOT / "README.md").stat().st_size <= 10_000
+
+
+def test_update_readme_rewrites_only_the_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    report = _report()
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "table1.json").write_text(json.dumps(report))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\n{README_START}\nstale numbers\n{README_END}\n\nthe rest\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["readme"]) == 0
+    assert readme.read_text() == f"# title\n\n{readme_block(report)}\n\nthe rest\n"
+    assert not update_readme(readme, tmp_path / "reports" / "table1.json")  # already current
+    assert main([]) == 2
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="no results block"):
+        update_readme(readme, tmp_path / "reports" / "table1.json")
+
+
+def test_a_real_summary_fits_the_report():
+    """score -> summarise -> the report's writers, end to end on small random pairs."""
+    g = torch.Generator().manual_seed(0)
+    source, target = torch.rand(8, 3, 16, 16, generator=g), torch.rand(8, 3, 16, 16, generator=g)
+    outputs = {name: target if name != "feature_matching" else target[:4] for name in METHODS}
+    scores = score(source, target, outputs)
+    subset = summarise(score(source[:4], target[:4], {k: v[:4] for k, v in outputs.items()}), n_boot=20)
+    report = table1_report(summarise(scores, n_boot=20), subset)
+    for entry in (report, subset):  # score adds realism only with a feature extractor: stand-in values
+        entry["realism_fd_sources"] = 1.0
+        for values in entry["methods"].values():
+            values["realism_fd"] = 2.0
+    assert "| feature_matching | 4 |" in table1_markdown(report, scores, crop_size=16)
