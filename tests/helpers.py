@@ -2,7 +2,8 @@
 
 import torch
 
-from huenet.data import ImageCache, PairDataset
+from huenet.data.cache import ImageCache
+from huenet.data.pairs import PairDataset
 
 
 def synthetic_cache(n: int = 12, size: int = 24, seed: int = 0) -> ImageCache:
