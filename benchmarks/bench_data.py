@@ -21,16 +21,18 @@ from pathlib import Path
 
 import torch
 
-import huenet.data as hd
+from huenet.data.cache import build_cache, load_cache
+from huenet.data.pairs import PairDataset, pair_loader
+from huenet.data.release import list_images
 
 
-def time_batches(ds: hd.PairDataset, batch_size: int, batches: int) -> list[float]:
+def time_batches(ds: PairDataset, batch_size: int, batches: int) -> list[float]:
     """Milliseconds per batch over ``batches`` batches (whole epochs, reshuffled each)."""
     times: list[float] = []
     epoch = 0
     while len(times) < batches:
         ds.set_epoch(epoch)
-        it = iter(hd.pair_loader(ds, batch_size))
+        it = iter(pair_loader(ds, batch_size))
         while len(times) < batches:
             t0 = time.perf_counter()
             try:
@@ -53,12 +55,12 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.cache.is_file():
-        cache = hd.load_cache(args.cache)
+        cache = load_cache(args.cache)
         print(f"cache: {args.cache} ({len(cache)} images, {cache.load_size} px)")
     else:
-        cache = hd.build_cache(hd.list_images(args.data_root)[:400], args.load_size)
+        cache = build_cache(list_images(args.data_root)[:400], args.load_size)
         print(f"cache: {args.cache} not found, built 400 images at {args.load_size} px")
-    ds = hd.PairDataset(cache, cache.names, crop_size=args.crop_size, mode="train", seed=0)
+    ds = PairDataset(cache, cache.names, crop_size=args.crop_size, mode="train", seed=0)
     time_batches(ds, args.batch_size, 10)  # warm-up: first calls allocate
 
     default_threads = torch.get_num_threads()

@@ -94,28 +94,12 @@ def _tensor_peak_bytes(prof) -> int:
 
 def _photo_hues(size: int):
     """Hue of the five wheel-shipped photos, centre-cropped and resized: (5, size*size) float32."""
-    import numpy as np
-    import skimage.data
     import torch
-    from skimage.transform import resize
-    from sklearn.datasets import load_sample_image
 
     from huenet.color import rgb_to_hsv
+    from huenet.photos import sample_photo
 
-    raw = {
-        "astronaut": skimage.data.astronaut(),
-        "coffee": skimage.data.coffee(),
-        "chelsea": skimage.data.chelsea(),
-        "flower": load_sample_image("flower.jpg"),
-        "china": load_sample_image("china.jpg"),
-    }
-    squares = []
-    for name in PHOTOS:
-        img = raw[name]
-        s = min(img.shape[:2])
-        top, left = (img.shape[0] - s) // 2, (img.shape[1] - s) // 2
-        squares.append(resize(img[top : top + s, left : left + s], (size, size), anti_aliasing=True))
-    rgb = torch.from_numpy(np.stack(squares).astype(np.float32)).permute(0, 3, 1, 2)
+    rgb = torch.cat([sample_photo(name, size) for name in PHOTOS]).float()
     return rgb_to_hsv(rgb)[:, 0].flatten(1).contiguous()
 
 

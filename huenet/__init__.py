@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so that `import huenet.data` (what a pipeline stage imports) runs no other module: the stages'
+    # Lazy, so that `import huenet.data.pairs` (what a pipeline stage imports) runs no other module: the stages'
     # deps in dvc.yaml are then their true import closures (tests/test_stage_deps.py). The function lives in
     # `huenet.api`, not in a module named `huenet.transfer`: importing such a submodule would rebind the
     # package attribute `huenet.transfer` to the module, and `huenet.transfer(...)` would stop being callable.

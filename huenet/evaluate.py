@@ -19,7 +19,8 @@ from torch import Tensor
 from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, mean_color, reinhard
 from huenet.baselines.color_gan import load_color_gan
 from huenet.color import hsv_to_rgb, rgb_to_hsv
-from huenet.data import ImageCache, PairDataset
+from huenet.data.cache import ImageCache
+from huenet.data.pairs import PairDataset
 from huenet.metrics import (
     bootstrap_ci,
     grey_ssim,
@@ -165,7 +166,7 @@ def fixed_pairs(cache: ImageCache, names: Sequence[str], *, crop_size: int, n_pa
                 seed: int) -> tuple[Tensor, Tensor]:
     """The fixed, seeded (source, target) test pairs as RGB: two ``(n_pairs, 3, crop, crop)`` tensors.
 
-    Centre crops, no flips (:class:`huenet.data.PairDataset` in eval mode), so the
+    Centre crops, no flips (:class:`huenet.data.pairs.PairDataset` in eval mode), so the
     same arguments always give the same images.
     """
     pairs = PairDataset(cache, names, crop_size=crop_size, mode="eval", seed=seed, n_pairs=n_pairs)

@@ -39,7 +39,8 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from huenet.data import PairDataset, ensure_data
+from huenet.data.artifacts import ensure_data
+from huenet.data.pairs import PairDataset
 from huenet.distributed import Ranks, from_environment, shard
 from huenet.histograms import joint_histogram, soft_histogram
 from huenet.loop import config_from_dict, train_resumably

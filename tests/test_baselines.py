@@ -11,7 +11,7 @@ from huenet.baselines.histmatch import match_cyclic
 from huenet.baselines.reinhard import EPS, rgb_to_lab
 from huenet.color import rgb_to_hsv
 from huenet.metrics import hue_emd
-from tests.helpers import sample_photo
+from huenet.photos import sample_photo
 
 
 @pytest.fixture(scope="module")

@@ -16,25 +16,38 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-import huenet.data as hd
 from huenet.color import hsv_to_rgb
+from huenet.data import DataError
+from huenet.data.cache import ImageCache, build_cache, load_cache, save_cache
+from huenet.data.pairs import PairDataset, pair_loader
+from huenet.data.release import (
+    MAT_MD5,
+    N_CLASSES,
+    N_IMAGES,
+    ImageRecord,
+    file_digest,
+    find_duplicates,
+    list_images,
+    load_image,
+)
+from huenet.data.split import make_split, read_splits, write_splits
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 requires_data = pytest.mark.skipif(
     not (DATA / "flowers-102" / "setid.mat").is_file(), reason="data/ not pulled: run `dvc pull` first"
 )
-NAMES = [f"image_{i:05d}.jpg" for i in range(1, hd.N_IMAGES + 1)]
+NAMES = [f"image_{i:05d}.jpg" for i in range(1, N_IMAGES + 1)]
 
 
 # ------------------------------------------------------------------- helpers
 
 
-def synthetic_cache(n: int = 12, size: int = 10, seed: int = 0) -> hd.ImageCache:
+def synthetic_cache(n: int = 12, size: int = 10, seed: int = 0) -> ImageCache:
     """``n`` random ``size`` x ``size`` images: every crop and flip of them is distinct."""
     g = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n, 3, size, size), generator=g, dtype=torch.uint8)
-    return hd.ImageCache(images=images, names=tuple(f"img{i:03d}" for i in range(n)), labels=torch.arange(n) % 3)
+    return ImageCache(images=images, names=tuple(f"img{i:03d}" for i in range(n)), labels=torch.arange(n) % 3)
 
 
 def to_uint8(hsv: torch.Tensor) -> torch.Tensor:
@@ -65,16 +78,16 @@ def write_jpeg(path: Path, size: tuple[int, int], color: tuple[int, int, int]) -
 
 
 def test_split_sizes_cover_all_images_once():
-    split = hd.make_split(NAMES, seed=0, test_fraction=0.1)
+    split = make_split(NAMES, seed=0, test_fraction=0.1)
     assert (len(split.train), len(split.test)) == (7370, 819)
     assert set(split.train).isdisjoint(split.test)
     assert sorted(split.train + split.test) == NAMES
 
 
 def test_split_is_stable_for_a_seed_and_ignores_input_order():
-    a = hd.make_split(NAMES, seed=0)
-    assert hd.make_split(list(reversed(NAMES)), seed=0) == a
-    assert hd.make_split(NAMES, seed=1) != a
+    a = make_split(NAMES, seed=0)
+    assert make_split(list(reversed(NAMES)), seed=0) == a
+    assert make_split(NAMES, seed=1) != a
     # Pinned: the split is a function of (names, seed) and the pinned torch version; a change here
     # silently changes every reported number.
     assert a.test[:3] == ("image_05094.jpg", "image_02622.jpg", "image_02265.jpg")
@@ -95,31 +108,31 @@ def test_split_never_separates_duplicates(n, seed, fraction, data):
         if i + k <= len(members):
             groups.append(members[i : i + k])
             i += k
-    split = hd.make_split(names, seed=seed, test_fraction=fraction, duplicates=groups)
+    split = make_split(names, seed=seed, test_fraction=fraction, duplicates=groups)
     train = set(split.train)
     for g in groups:
         assert len({name in train for name in g}) == 1, g
     assert sorted(split.train + split.test) == names
-    plain = hd.make_split(names, seed=seed, test_fraction=fraction)
+    plain = make_split(names, seed=seed, test_fraction=fraction)
     assert abs(len(split.train) - len(plain.train)) <= sum(len(g) - 1 for g in groups)
 
 
 def test_split_rejects_bad_arguments():
     with pytest.raises(ValueError, match="test_fraction"):
-        hd.make_split(NAMES, seed=0, test_fraction=1.0)
+        make_split(NAMES, seed=0, test_fraction=1.0)
     with pytest.raises(ValueError, match="unique"):
-        hd.make_split(["a", "a", "b"], seed=0)
+        make_split(["a", "a", "b"], seed=0)
     with pytest.raises(ValueError, match="unknown"):
-        hd.make_split(["a", "b", "c"], seed=0, duplicates=[["a", "z"]])
+        make_split(["a", "b", "c"], seed=0, duplicates=[["a", "z"]])
 
 
 def test_splits_file_round_trip(tmp_path):
-    split = hd.make_split(NAMES[:100], seed=3, duplicates=[NAMES[:2]])
-    hd.write_splits(split, tmp_path / "sub" / "splits.json")
-    assert hd.read_splits(tmp_path / "sub" / "splits.json") == split
+    split = make_split(NAMES[:100], seed=3, duplicates=[NAMES[:2]])
+    write_splits(split, tmp_path / "sub" / "splits.json")
+    assert read_splits(tmp_path / "sub" / "splits.json") == split
     assert not [p for p in (tmp_path / "sub").iterdir() if p.name != "splits.json"]  # no temp file left
-    with pytest.raises(hd.DataError, match="dvc repro data"):
-        hd.read_splits(tmp_path / "missing.json")
+    with pytest.raises(DataError, match="dvc repro data"):
+        read_splits(tmp_path / "missing.json")
 
 
 # --------------------------------------------------------------- pair dataset
@@ -128,20 +141,20 @@ def test_splits_file_round_trip(tmp_path):
 def test_items_are_hsv_crops_of_the_right_shape():
     cache = synthetic_cache()
     for mode in ("train", "eval"):
-        ds = hd.PairDataset(cache, cache.names, crop_size=6, mode=mode, seed=0)
+        ds = PairDataset(cache, cache.names, crop_size=6, mode=mode, seed=0)
         item = ds[0]
         for key in ("source", "target"):
             x = item[key]
             assert x.shape == (3, 6, 6) and x.dtype == torch.float32
             assert 0 <= x.min() and x.max() <= 1 and x[0].max() < 1  # hue in [0, 1)
-        batch = next(iter(hd.pair_loader(ds, 4)))
+        batch = next(iter(pair_loader(ds, 4)))
         assert batch["source"].shape == batch["target"].shape == (4, 3, 6, 6)
         assert batch["source_index"].shape == (4,)
 
 
 def test_train_items_are_random_windows_with_random_flips():
     cache = synthetic_cache(n=40)
-    ds = hd.PairDataset(cache, cache.names, crop_size=6, mode="train", seed=0)
+    ds = PairDataset(cache, cache.names, crop_size=6, mode="train", seed=0)
     where = []
     for i in range(len(ds)):
         item = ds[i]
@@ -155,7 +168,7 @@ def test_train_items_are_random_windows_with_random_flips():
 
 def test_eval_items_are_fixed_centre_crops_without_flips():
     cache = synthetic_cache(n=10)
-    ds = hd.PairDataset(cache, cache.names, crop_size=6, mode="eval", seed=0, n_pairs=25)
+    ds = PairDataset(cache, cache.names, crop_size=6, mode="eval", seed=0, n_pairs=25)
     assert len(ds) == 25
     before = ds.pairs().clone()
     ds.set_epoch(3)
@@ -171,7 +184,7 @@ def test_eval_items_are_fixed_centre_crops_without_flips():
 
 def test_pairs_are_reshuffled_every_epoch_and_reproducible():
     cache = synthetic_cache(n=30)
-    ds = hd.PairDataset(cache, cache.names[:25], crop_size=6, mode="train", seed=7)
+    ds = PairDataset(cache, cache.names[:25], crop_size=6, mode="train", seed=7)
     epoch0 = ds.pairs().clone()
     items0 = ds.batch(range(len(ds)))
     ds.set_epoch(1)
@@ -184,13 +197,13 @@ def test_pairs_are_reshuffled_every_epoch_and_reproducible():
         pairs = ds.pairs()
         assert sorted(pairs[:, 0].tolist()) == list(range(25))  # each image a source once per epoch
         assert (pairs[:, 0] != pairs[:, 1]).all() and pairs.max() < 25  # targets: other images of the pool
-    other = hd.PairDataset(cache, cache.names[:25], crop_size=6, mode="train", seed=8)
+    other = PairDataset(cache, cache.names[:25], crop_size=6, mode="train", seed=8)
     assert not torch.equal(other.pairs(), epoch0)
 
 
 def test_items_do_not_depend_on_read_order():
     cache = synthetic_cache()
-    ds = hd.PairDataset(cache, cache.names, crop_size=6, seed=0)
+    ds = PairDataset(cache, cache.names, crop_size=6, seed=0)
     forward = [ds[i]["source"] for i in range(len(ds))]
     backward = [ds[i]["source"] for i in reversed(range(len(ds)))][::-1]
     batched = ds.batch(range(len(ds)))["source"]
@@ -200,7 +213,7 @@ def test_items_do_not_depend_on_read_order():
 
 def test_source_and_target_are_drawn_independently():
     cache = synthetic_cache(n=400, size=10)
-    ds = hd.PairDataset(cache, cache.names, crop_size=6, seed=0)
+    ds = PairDataset(cache, cache.names, crop_size=6, seed=0)
     pairs = ds.pairs().double()
     corr = torch.corrcoef(pairs.T)[0, 1]
     assert abs(corr) < 0.15
@@ -219,26 +232,26 @@ def test_source_and_target_are_drawn_independently():
 
 def test_pair_loader_batches_in_dataset_order():
     cache = synthetic_cache(n=11)
-    ds = hd.PairDataset(cache, cache.names, crop_size=4, seed=0)
-    batches = list(hd.pair_loader(ds, 4))
+    ds = PairDataset(cache, cache.names, crop_size=4, seed=0)
+    batches = list(pair_loader(ds, 4))
     assert len(batches) == 2  # train mode drops the last, short batch
     assert torch.equal(torch.cat([b["source_index"] for b in batches]), ds.pairs()[:8, 0])
-    eval_ds = hd.PairDataset(cache, cache.names, crop_size=4, mode="eval", seed=0)
-    assert sum(len(b["source"]) for b in hd.pair_loader(eval_ds, 4)) == 11
+    eval_ds = PairDataset(cache, cache.names, crop_size=4, mode="eval", seed=0)
+    assert sum(len(b["source"]) for b in pair_loader(eval_ds, 4)) == 11
 
 
 def test_pair_dataset_rejects_bad_arguments():
     cache = synthetic_cache()
     with pytest.raises(ValueError, match="crop_size"):
-        hd.PairDataset(cache, cache.names, crop_size=11)
+        PairDataset(cache, cache.names, crop_size=11)
     with pytest.raises(ValueError, match="at least 2"):
-        hd.PairDataset(cache, cache.names[:1], crop_size=4)
+        PairDataset(cache, cache.names[:1], crop_size=4)
     with pytest.raises(ValueError, match="n_pairs"):
-        hd.PairDataset(cache, cache.names, crop_size=4, mode="train", n_pairs=5)
-    with pytest.raises(hd.DataError, match="not in the image cache"):
-        hd.PairDataset(cache, ["nope", *cache.names], crop_size=4)
+        PairDataset(cache, cache.names, crop_size=4, mode="train", n_pairs=5)
+    with pytest.raises(DataError, match="not in the image cache"):
+        PairDataset(cache, ["nope", *cache.names], crop_size=4)
     with pytest.raises(IndexError):
-        hd.PairDataset(cache, cache.names, crop_size=4)[len(cache)]
+        PairDataset(cache, cache.names, crop_size=4)[len(cache)]
 
 
 # ---------------------------------------------------------------------- cache
@@ -251,8 +264,8 @@ def test_cache_resizes_shorter_side_and_centre_crops(tmp_path):
     img.paste((0, 0, 200), (30, 0, 40, 20))
     img.save(tmp_path / "a.png")
     write_jpeg(tmp_path / "b.jpg", (30, 60), (10, 20, 30))
-    records = [hd.ImageRecord("a.png", tmp_path / "a.png", 0), hd.ImageRecord("b.jpg", tmp_path / "b.jpg", 1)]
-    cache = hd.build_cache(records, load_size=8)
+    records = [ImageRecord("a.png", tmp_path / "a.png", 0), ImageRecord("b.jpg", tmp_path / "b.jpg", 1)]
+    cache = build_cache(records, load_size=8)
     assert cache.images.shape == (2, 3, 8, 8) and cache.images.dtype == torch.uint8
     # the red and blue quarters are cropped away (the outermost columns blend a little across the edge)
     green = torch.tensor([0, 200, 0], dtype=torch.uint8).view(3, 1, 1).expand(3, 8, 6)
@@ -264,48 +277,35 @@ def test_cache_resizes_shorter_side_and_centre_crops(tmp_path):
 
 def test_cache_round_trip_and_errors(tmp_path):
     cache = synthetic_cache()
-    hd.save_cache(cache, tmp_path / "c.pt")
-    back = hd.load_cache(tmp_path / "c.pt")
+    save_cache(cache, tmp_path / "c.pt")
+    back = load_cache(tmp_path / "c.pt")
     assert torch.equal(back.images, cache.images) and back.names == cache.names
     assert torch.equal(back.labels, cache.labels)
-    hd.save_cache(cache, tmp_path / "again.pt")  # same content, same bytes: a DVC output with a stable md5
+    save_cache(cache, tmp_path / "again.pt")  # same content, same bytes: a DVC output with a stable md5
     assert (tmp_path / "again.pt").read_bytes() == (tmp_path / "c.pt").read_bytes()
-    with pytest.raises(hd.DataError, match="dvc repro data"):
-        hd.load_cache(tmp_path / "missing.pt")
+    with pytest.raises(DataError, match="dvc repro data"):
+        load_cache(tmp_path / "missing.pt")
     torch.save({"something": 1}, tmp_path / "other.pt")
-    with pytest.raises(hd.DataError, match="not an image cache"):
-        hd.load_cache(tmp_path / "other.pt")
+    with pytest.raises(DataError, match="not an image cache"):
+        load_cache(tmp_path / "other.pt")
     with pytest.raises(ValueError, match="uint8"):
-        hd.ImageCache(images=cache.images.float(), names=cache.names, labels=cache.labels)
-
-
-def test_hsv_statistics_and_hue_jitter():
-    grey = torch.full((1, 3, 4, 4), 128, dtype=torch.uint8)
-    red = torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
-    red[:, 0] = 255
-    stats = hd.hsv_statistics(torch.cat([grey, red]), bins=8)
-    assert stats["pixels"] == 32 and stats["grey_share"] == 0.5 and stats["low_saturation_share"] == 0.5
-    assert stats["hue"].tolist() == [32, 0, 0, 0, 0, 0, 0, 0]  # grey counts as hue 0
-    assert stats["hue_saturated"].tolist() == [16, 0, 0, 0, 0, 0, 0, 0]
-    edges, jitter = hd.hue_jitter(torch.cat([grey, red]).repeat(8, 1, 1, 1), saturation_bins=2)
-    assert edges.tolist() == [0.0, 0.5, 1.0]
-    assert jitter[0] > 10 * jitter[1]  # near-grey hue moves far more than saturated hue
+        ImageCache(images=cache.images.float(), names=cache.names, labels=cache.labels)
 
 
 # ----------------------------------------------------------- the data path's errors
 
 
 def test_missing_data_folder_says_dvc_pull(tmp_path):
-    with pytest.raises(hd.DataError) as err:
-        hd.list_images(tmp_path)
+    with pytest.raises(DataError) as err:
+        list_images(tmp_path)
     msg = str(err.value)
     assert "dvc pull" in msg and "huenet.data" in msg and "\n" not in msg
 
 
 def test_incomplete_data_folder_without_mat_files(tmp_path):
     write_jpeg(tmp_path / "flowers-102" / "jpg" / "image_00001.jpg", (8, 8), (1, 2, 3))
-    with pytest.raises(hd.DataError, match="missing or incomplete.*dvc pull"):
-        hd.list_images(tmp_path)
+    with pytest.raises(DataError, match="missing or incomplete.*dvc pull"):
+        list_images(tmp_path)
 
 
 def test_undecodable_image_is_named(tmp_path):
@@ -314,19 +314,19 @@ def test_undecodable_image_is_named(tmp_path):
     (tmp_path / "truncated.jpg").write_bytes(data[: len(data) // 2])
     (tmp_path / "text.jpg").write_text("not an image")
     for name in ("truncated.jpg", "text.jpg"):
-        with pytest.raises(hd.DataError, match=name) as err:
-            hd.load_image(tmp_path / name)
+        with pytest.raises(DataError, match=name) as err:
+            load_image(tmp_path / name)
         assert "\n" not in str(err.value)
-    records = [hd.ImageRecord(n, tmp_path / n, 0) for n in ("good.jpg", "truncated.jpg")]
-    with pytest.raises(hd.DataError, match="truncated.jpg"):
-        hd.build_cache(records, load_size=8)
+    records = [ImageRecord(n, tmp_path / n, 0) for n in ("good.jpg", "truncated.jpg")]
+    with pytest.raises(DataError, match="truncated.jpg"):
+        build_cache(records, load_size=8)
 
 
 def _fake_root(tmp_path: Path, skip: set[str] = frozenset(), corrupt: str | None = None) -> Path:
     """A data root with the real .mat files and links to the real images, minus ``skip``, one corrupted."""
     base = tmp_path / "flowers-102"
     (base / "jpg").mkdir(parents=True)
-    for name in hd.MAT_MD5:
+    for name in MAT_MD5:
         shutil.copy(DATA / "flowers-102" / name, base / name)
     for name in NAMES:
         if name in skip:
@@ -341,8 +341,8 @@ def _fake_root(tmp_path: Path, skip: set[str] = frozenset(), corrupt: str | None
 @requires_data
 def test_missing_images_say_dvc_pull(tmp_path):
     root = _fake_root(tmp_path, skip={"image_00005.jpg", "image_00007.jpg"})
-    with pytest.raises(hd.DataError, match=r"lacks 2 of 8189 images \(first: image_00005.jpg\).*dvc pull"):
-        hd.list_images(root)
+    with pytest.raises(DataError, match=r"lacks 2 of 8189 images \(first: image_00005.jpg\).*dvc pull"):
+        list_images(root)
 
 
 @requires_data
@@ -350,16 +350,16 @@ def test_wrong_mat_file_is_refused(tmp_path):
     root = _fake_root(tmp_path)
     with open(root / "flowers-102" / "setid.mat", "ab") as f:
         f.write(b"\0")
-    with pytest.raises(hd.DataError, match="missing or incomplete"):
-        hd.list_images(root)
+    with pytest.raises(DataError, match="missing or incomplete"):
+        list_images(root)
 
 
 @requires_data
 def test_corrupt_jpeg_in_the_dataset_is_named(tmp_path):
     root = _fake_root(tmp_path, corrupt="image_00003.jpg")
-    records = hd.list_images(root)  # present, so listing passes
-    with pytest.raises(hd.DataError, match="image_00003.jpg"):
-        hd.build_cache(records[:5], load_size=16)
+    records = list_images(root)  # present, so listing passes
+    with pytest.raises(DataError, match="image_00003.jpg"):
+        build_cache(records[:5], load_size=16)
 
 
 # ------------------------------------------------------------- the real data
@@ -367,19 +367,19 @@ def test_corrupt_jpeg_in_the_dataset_is_named(tmp_path):
 
 @requires_data
 def test_real_dataset_listing_and_md5():
-    records = hd.list_images(DATA)
+    records = list_images(DATA)
     assert [r.name for r in records] == NAMES
-    assert {r.label for r in records} == set(range(hd.N_CLASSES))
-    for name, md5 in hd.MAT_MD5.items():
-        assert hd.file_digest(DATA / "flowers-102" / name) == md5
+    assert {r.label for r in records} == set(range(N_CLASSES))
+    for name, md5 in MAT_MD5.items():
+        assert file_digest(DATA / "flowers-102" / name) == md5
 
 
 @requires_data
 def test_real_split_keeps_the_release_duplicates_together():
-    records = hd.list_images(DATA)
-    duplicates = hd.find_duplicates(records)
+    records = list_images(DATA)
+    duplicates = find_duplicates(records)
     assert len(duplicates) == 4 and all(len(g) == 2 for g in duplicates)
-    split = hd.make_split([r.name for r in records], seed=0, test_fraction=0.1, duplicates=duplicates)
+    split = make_split([r.name for r in records], seed=0, test_fraction=0.1, duplicates=duplicates)
     train = set(split.train)
     assert all(len({n in train for n in g}) == 1 for g in duplicates)
     assert (len(split.train), len(split.test)) == (7371, 818)

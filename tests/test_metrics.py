@@ -27,7 +27,7 @@ from huenet.metrics import (
     ssim,
 )
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
-from tests.helpers import sample_photo
+from huenet.photos import sample_photo
 
 
 @pytest.fixture(scope="module")

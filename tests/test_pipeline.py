@@ -66,7 +66,7 @@ def test_data_stage_figures_are_the_ones_the_notebook_saves():
     spec = _stages()["data"]
     declared = {Path(next(iter(o))).name for o in spec["outs"] if isinstance(o, dict) and "figures" in next(iter(o))}
     source = "\n".join(c.source for c in nbformat.read(ROOT / "notebooks/01-data.ipynb", as_version=4).cells)
-    saved = set(re.findall(r'save\(fig, "([^"]+\.png)"\)', source))
+    saved = set(re.findall(r'save_figure\(fig, figures_dir, "([^"]+\.png)"\)', source))
     assert declared == saved and all(n.startswith("data_") for n in saved)
 
 
@@ -80,7 +80,7 @@ def _run(args: list[str], cwd: Path, timeout: int = 600, env: dict | None = None
 
 # Smoke-scale values written over the clone's params.yaml: every stage runs in seconds.
 SMOKE = {
-    "data": {"limit": 200, "timing_batches": 5},
+    "data": {"limit": 200},
     "histogram_layers": {"bins": 64, "image_size": 64},
     "train": {"config": {"width": 8, "depth": 5, "disc_layers": 2, "batch_size": 4, "steps": 12, "bins": 64,
                          "checkpoint_every": 6}, "crop_size": 32, "eval_pairs": 16},

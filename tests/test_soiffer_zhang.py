@@ -30,7 +30,8 @@ from huenet.baselines.feature_matching import (
     octave_features,
     octave_weights,
 )
-from tests.helpers import sample_photo, synthetic_pairs
+from huenet.photos import sample_photo
+from tests.helpers import synthetic_pairs
 
 # ImageNet class names as torchvision lists them (tests/test_metrics.py checks the same classes by index).
 _CATS = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}

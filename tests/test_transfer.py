@@ -49,7 +49,7 @@ def test_package_attribute_is_the_function_and_the_module_still_imports() -> Non
 
 
 @pytest.mark.parametrize("first", ["import huenet", "import huenet.api", "from huenet.api import register_method",
-                                   "import huenet.data"])
+                                   "import huenet.data.pairs"])
 def test_huenet_transfer_is_the_function_whatever_was_imported_first(first: str) -> None:
     """In a fresh interpreter (this one has imported everything already): the package attribute is looked up
     lazily, and no submodule import may rebind it, before or after its first use."""
@@ -63,8 +63,8 @@ assert callable(before) and huenet.transfer is before is huenet.api.transfer, hu
 
 
 def test_importing_the_data_layer_imports_no_baselines() -> None:
-    """What a stage that imports ``huenet.data`` runs, and so what its deps in dvc.yaml must list."""
-    code = """import sys, huenet.data
+    """What a stage that imports ``huenet.data.artifacts`` runs, and so what its deps in dvc.yaml must list."""
+    code = """import sys, huenet.data.artifacts, huenet.data.pairs
 assert not [m for m in sys.modules if m.startswith(("huenet.baselines", "huenet.api"))], sorted(sys.modules)
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])

@@ -21,7 +21,7 @@ by default).
 
 What the paper leaves open, chosen here:
 
-* **Data.** Oxford-102 crops from ``huenet.data.PairDataset`` (train mode):
+* **Data.** Oxford-102 crops from ``huenet.data.pairs.PairDataset`` (train mode):
   each item is a source crop ``I`` and a crop ``R`` of a random *other*
   image. ``C_T = C(R)``, the mean colour of ``R``: the target colour of a
   training image is the colour of a real photograph, and ``R`` is the real
@@ -74,8 +74,8 @@ from huenet.color import hsv_to_rgb
 from huenet.loop import config_from_dict, train_resumably
 from huenet.models import load_network, save_network
 
-if TYPE_CHECKING:  # huenet.data pulls in torchvision's datasets; only training needs it
-    from huenet.data import PairDataset
+if TYPE_CHECKING:  # huenet.data.pairs pulls in torchvision's datasets (through the cache); only training needs it
+    from huenet.data.pairs import PairDataset
 
 __all__ = [
     "ColorGANConfig",

@@ -1,0 +1,59 @@
+"""The files that stage ``data`` (notebook 01) writes and the other stages read: the split and the image cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from huenet.data.cache import ImageCache, build_cache, load_cache, save_cache
+from huenet.data.release import ImageRecord, find_duplicates, list_images
+from huenet.data.split import Split, make_split, read_splits, write_splits
+
+__all__ = ["cache_sample", "ensure_data"]
+
+
+def cache_sample(records: Sequence[ImageRecord], split: Split, limit: int | None) -> list[ImageRecord]:
+    """The images to cache: all of them, or ``limit`` drawn from both sides of the split.
+
+    The split's order is a seeded shuffle, so its heads are random samples of
+    train and test; the test side gets ``test_fraction`` of them (at least 2).
+    """
+    if not limit or limit >= len(records):
+        return list(records)
+    n_test = max(2, round(limit * split.test_fraction))
+    sample = set(split.train[: limit - n_test] + split.test[:n_test])
+    return [r for r in records if r.name in sample]
+
+
+def ensure_data(
+    splits_path: str | os.PathLike,
+    cache_path: str | os.PathLike,
+    *,
+    data_root: str | os.PathLike = "data",
+    limit: int | None = 200,
+    seed: int = 0,
+    test_fraction: float = 0.1,
+    load_size: int = 72,
+) -> tuple[Split, ImageCache]:
+    """The split and image cache that notebook 01 writes, the split cut down to the cached images.
+
+    In the pipeline both files exist (stage ``data``) and are only read. A
+    notebook run on its own at smoke scale finds them missing and builds them
+    here the way notebook 01 does, from ``limit`` images.
+
+    Returns:
+        ``(split, cache)`` with every name of ``split`` in ``cache``.
+    """
+    splits_path, cache_path = Path(splits_path), Path(cache_path)
+    if not (splits_path.is_file() and cache_path.is_file()):
+        records = list_images(data_root)
+        split = make_split([r.name for r in records], seed, test_fraction, find_duplicates(records))
+        write_splits(split, splits_path)
+        save_cache(build_cache(cache_sample(records, split, limit), load_size), cache_path)
+    split, cache = read_splits(splits_path), load_cache(cache_path)
+    cached = set(cache.names)
+    split = dataclasses.replace(split, train=tuple(n for n in split.train if n in cached),
+                                test=tuple(n for n in split.test if n in cached))
+    return split, cache
