@@ -26,6 +26,7 @@ import numpy as np
 import skimage.data
 import torch
 import torch.nn.functional as F
+from reporting import write_report
 
 from huenet.baselines import feature_matching, mean_color
 from huenet.baselines.color_gan import color_distance
@@ -89,9 +90,7 @@ def main() -> None:
         "",
         *benchmark_footer(load_before, load_after),
     ])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    print(report)
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reporting import write_report
+
 CASES = {"emd": "1D cyclic hue histogram + cyclic EMD", "mi": "joint histogram + MI loss"}
 IMPLS = ("dense", "fast", "kornia")
 PHOTOS = ("astronaut", "coffee", "chelsea", "flower", "china")
@@ -331,9 +333,7 @@ def main(argv: list[str] | None = None) -> None:
                 }
 
     report = _report(args, results, agreement, exact_rss, load_start)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

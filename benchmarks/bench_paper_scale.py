@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import torch
+from reporting import write_report
 from synthetic import hsv_pairs
 from torch import Tensor
 
@@ -100,9 +101,7 @@ def main() -> int:
         "",
     ]
     text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    write_report(args.out, text)
     return 0
 
 

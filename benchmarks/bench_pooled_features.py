@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from reporting import write_report
 
 from huenet.machine import benchmark_footer
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
@@ -72,9 +73,7 @@ def main() -> None:
         "",
         *benchmark_footer(load_before, load_after),
     ])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    print(report)
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from reporting import write_report
 from synthetic import hsv_pairs
 from torch import Tensor
 
@@ -133,9 +134,7 @@ def main() -> None:
         "",
     ]
     text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    write_report(args.out, text)
 
 
 if __name__ == "__main__":

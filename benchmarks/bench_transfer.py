@@ -28,6 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
+from reporting import write_report
 
 from huenet.api import DEFAULT_MODEL, get_method, inference_generator
 from huenet.machine import cpu_name
@@ -147,9 +148,7 @@ def main() -> None:
         "",
     ]
     report = "\n".join(lines)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    print(report)
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":
