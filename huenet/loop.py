@@ -2,25 +2,25 @@
 
 A run lives in one folder::
 
-    checkpoint.pt   everything needed to continue (the run's state and its config)
+    checkpoint.pt   everything needed to continue (the run's state, its config and its identity)
     losses.csv      one row per step
 
 Every ``checkpoint_every`` steps the log is flushed and the checkpoint is
 written atomically, so a crash loses at most the steps since the last one.
 Calling the loop again on the same folder continues from that checkpoint when
-it belongs to the same run (the ``run_defining`` fields of the config agree
-and the checkpoint was written by the same huenet source code, see
-:func:`code_fingerprint`) and starts afresh otherwise. Batches are a function of ``(seed, step)`` and the
-run restores its RNG state, so a resumed run ends with the same weights as an
-uninterrupted one.
+it belongs to the same run and starts afresh otherwise. A run's identity
+(:func:`run_identity`) is everything that changes what it trains: the config's
+fields marked :func:`defining` (every field is marked one way or the other), the
+data (:meth:`huenet.data.pairs.PairDataset.fingerprint`), the thread count, and
+the training's own code (:func:`huenet.imports.code_fingerprint`). Batches are a
+function of ``(seed, step)`` and the run restores its RNG state, so a resumed
+run ends with the same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import functools
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,9 +31,10 @@ import torch
 from tqdm import tqdm
 
 from huenet.files import atomic_write
+from huenet.imports import code_fingerprint
 
-__all__ = ["CheckpointError", "Resumable", "code_fingerprint", "config_from_dict", "load_checkpoint",
-           "train_resumably"]
+__all__ = ["CheckpointError", "Resumable", "config_from_dict", "defining", "load_checkpoint", "not_defining",
+           "run_defining", "run_identity", "train_resumably"]
 
 Config = TypeVar("Config")
 
@@ -68,19 +69,44 @@ def load_checkpoint(path: Path) -> dict:
     return state
 
 
-@functools.cache
-def code_fingerprint() -> str:
-    """SHA-256 of huenet's own source files (``huenet/**/*.py``), as 16 hex digits.
+def defining(default: Any) -> Any:
+    """A config field that defines the run: a checkpoint written with another value is not resumed."""
+    return dataclasses.field(default=default, metadata={"defines_run": True})
 
-    The code defines a run as much as its config does: a finished checkpoint of the same config,
-    written before a code change, must be trained again (a DVC stage reruns because its code
-    changed, and its ``persist: true`` models folder still holds the old checkpoint).
+
+def not_defining(default: Any) -> Any:
+    """A config field that does not change what is trained (where it runs, how often it saves, how far it goes)."""
+    return dataclasses.field(default=default, metadata={"defines_run": False})
+
+
+def run_defining(cls: type) -> tuple[str, ...]:
+    """The names of ``cls``'s fields marked :func:`defining`.
+
+    Raises:
+        TypeError: a field is marked neither :func:`defining` nor :func:`not_defining`.
     """
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    fields = dataclasses.fields(cls)
+    unmarked = [f.name for f in fields if "defines_run" not in f.metadata]
+    if unmarked:
+        raise TypeError(f"{cls.__name__} fields not marked defining or not_defining: {', '.join(unmarked)}")
+    return tuple(f.name for f in fields if f.metadata["defines_run"])
+
+
+def run_identity(config: Any, dataset: Any, *, code: str) -> dict[str, Any]:
+    """What a checkpoint must agree on to be resumed: the config's defining fields, the data, threads and code.
+
+    Args:
+        config: a config dataclass whose fields are all marked (:func:`run_defining`).
+        dataset: the training pairs (a :class:`~huenet.data.pairs.PairDataset`): its fingerprint covers the
+            split, the cached pixels and the crop size.
+        code: the training module whose import closure is hashed (:func:`huenet.imports.code_fingerprint`).
+    """
+    values = dataclasses.asdict(config)
+    identity = {name: values[name] for name in run_defining(type(config))}
+    # Threads change the float sums of a step in their last bits, and so the trained weights.
+    identity.update(data=dataset.fingerprint(), crop_size=dataset.crop_size, threads=torch.get_num_threads(),
+                    code=code_fingerprint(code))
+    return identity
 
 
 def config_from_dict(cls: type[Config], values: Mapping[str, Any], what: str) -> Config:
@@ -112,7 +138,7 @@ def train_resumably(
     steps: int,
     checkpoint_every: int,
     config: Mapping[str, Any],
-    run_defining: Sequence[str],
+    identity: Mapping[str, Any],
     columns: Sequence[str],
     desc: str,
     progress: bool = True,
@@ -129,7 +155,7 @@ def train_resumably(
         steps: the step to reach.
         checkpoint_every: steps between checkpoints (and after the last step).
         config: the run's settings, stored in the checkpoint.
-        run_defining: the ``config`` keys that must agree for a checkpoint to be resumed.
+        identity: what must agree for a checkpoint to be resumed (:func:`run_identity`).
         columns: the log's header: ``step``, the loss names, ``seconds``.
         desc: the progress bar's label.
         progress: show a tqdm bar with running losses.
@@ -137,15 +163,15 @@ def train_resumably(
             only rank 0 does, the others read the checkpoint and train.
     """
     checkpoint, log_path = out_dir / "checkpoint.pt", out_dir / "losses.csv"
-    code = code_fingerprint()
+    identity = dict(identity)
     if checkpoint.exists():
         state = load_checkpoint(checkpoint)
-        if state.get("code") != code:
-            print(f"{checkpoint} was written by other huenet code; starting afresh")
-        elif all(state["config"].get(k) == config[k] for k in run_defining):
+        recorded = state.get("identity", {})
+        differs = sorted(k for k in identity.keys() | recorded.keys() if recorded.get(k) != identity.get(k))
+        if not differs:
             run.load(state)
         else:
-            print(f"{checkpoint} belongs to a run with other settings; starting afresh")
+            print(f"{checkpoint} belongs to another run (its {', '.join(differs)} differ); starting afresh")
     rows = _kept_rows(log_path, run.step, columns)
 
     def rewrite(tmp: Path) -> None:
@@ -171,6 +197,6 @@ def train_resumably(
             bar.update(1)
             if writes and (run.step % checkpoint_every == 0 or run.step == steps):
                 log.flush()
-                state = {"config": dict(config), "code": code, **run.state()}
+                state = {"config": dict(config), "identity": identity, **run.state()}
                 atomic_write(checkpoint, lambda tmp: torch.save(state, tmp))
     bar.close()

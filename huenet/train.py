@@ -43,7 +43,7 @@ from huenet.data.artifacts import ensure_data
 from huenet.data.pairs import PairDataset
 from huenet.distributed import Ranks, from_environment, shard
 from huenet.histograms import joint_histogram, soft_histogram
-from huenet.loop import config_from_dict, train_resumably
+from huenet.loop import config_from_dict, defining, not_defining, run_identity, train_resumably
 from huenet.losses import EMD_FORMS, emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input, save_generator
 from huenet.params import read_group, stage_params
@@ -56,37 +56,37 @@ STAGE_KEYS = ("crop_size", "eval_pairs", "threads", "nproc_per_node")
 # The seed of the held-out pairs a training stage scores (notebooks 03 and 06): fixed, not the run's
 # seed, so that runs of different seeds are compared on the same pairs.
 HELD_OUT_SEED = 0
-# Changing these between a checkpoint and a rerun would mix two different experiments.
-_RUN_DEFINING = ("width", "depth", "dropout", "disc_width", "disc_layers", "batch_size", "lr", "beta1", "beta2",
-                 "emd_form", "lambda_emd", "lambda_mi", "bins", "mi_bins", "kernel_width_ratio", "histogram_impl",
-                 "seed")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run (defaults: the paper's settings at pix2pix scale)."""
+    """Everything that defines a training run (defaults: the paper's settings at pix2pix scale).
 
-    width: int = 64
-    depth: int = 8
-    dropout: float = 0.5
-    disc_width: int | None = None  # None: the generator's width
-    disc_layers: int = 3
-    batch_size: int = 4
-    steps: int = 1000
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    emd_form: str = "squared"
-    lambda_emd: float = 100.0
-    lambda_mi: float = 25.0
-    bins: int = 256
-    mi_bins: int | None = None  # bins per axis of the MI loss's joint histogram; None: ``bins``
-    kernel_width_ratio: float = 2.5
-    histogram_impl: str = "fast"
-    seed: int = 0
-    checkpoint_every: int = 100
-    device: str = "auto"
-    amp: bool = False  # bf16 autocast for the networks; histograms and losses stay float32
+    Every field is marked :func:`~huenet.loop.defining` or :func:`~huenet.loop.not_defining`: a checkpoint is
+    resumed only when the defining fields agree (:func:`huenet.loop.run_identity`).
+    """
+
+    width: int = defining(64)
+    depth: int = defining(8)
+    dropout: float = defining(0.5)
+    disc_width: int | None = defining(None)  # None: the generator's width
+    disc_layers: int = defining(3)
+    batch_size: int = defining(4)
+    steps: int = not_defining(1000)  # more steps continue the same run
+    lr: float = defining(2e-4)
+    beta1: float = defining(0.5)
+    beta2: float = defining(0.999)
+    emd_form: str = defining("squared")
+    lambda_emd: float = defining(100.0)
+    lambda_mi: float = defining(25.0)
+    bins: int = defining(256)
+    mi_bins: int | None = defining(None)  # bins per axis of the MI loss's joint histogram; None: ``bins``
+    kernel_width_ratio: float = defining(2.5)
+    histogram_impl: str = defining("fast")
+    seed: int = defining(0)
+    checkpoint_every: int = not_defining(100)
+    device: str = not_defining("auto")
+    amp: bool = defining(False)  # bf16 autocast for the networks; histograms and losses stay float32
 
     def __post_init__(self) -> None:
         for name in ("width", "depth", "batch_size", "steps", "bins", "mi_bins", "checkpoint_every", "disc_width",
@@ -322,8 +322,8 @@ def train(config: TrainConfig, dataset: PairDataset, out_dir: str | os.PathLike,
             dist.barrier()
         train_resumably(run, step, lambda start: dataset.batches(config.batch_size, start), out,
                         steps=config.steps, checkpoint_every=config.checkpoint_every,
-                        config=dataclasses.asdict(config), run_defining=_RUN_DEFINING, columns=LOSS_COLUMNS,
-                        desc="train", progress=progress, writes=writes)
+                        config=dataclasses.asdict(config), identity=run_identity(config, dataset, code="huenet.train"),
+                        columns=LOSS_COLUMNS, desc="train", progress=progress, writes=writes)
         final = out / "generator.pt"
         if writes:
             save_generator(run.generator, final, step=run.step, train_config=dataclasses.asdict(config))

@@ -11,7 +11,8 @@ import torch
 
 import huenet.loop as loop_module
 import huenet.train as train_module
-from huenet.loop import CheckpointError
+from huenet.baselines.color_gan import ColorGANConfig
+from huenet.loop import CheckpointError, run_defining
 from huenet.models import load_generator
 from huenet.train import TrainConfig, TrainingDiverged, _Run, train
 from tests.helpers import synthetic_pairs
@@ -21,6 +22,22 @@ TINY = dict(width=4, depth=4, disc_width=4, disc_layers=2, batch_size=4, bins=32
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=True)["state_dict"]
+
+
+@pytest.mark.parametrize("config", [TrainConfig, ColorGANConfig])
+def test_every_config_field_is_marked_defining_or_not(config):
+    # run_defining raises on a field marked neither way, so a new field must say whether it defines the run
+    assert set(run_defining(config)) == {f.name for f in dataclasses.fields(config)} - {
+        "steps", "checkpoint_every", "device"}
+
+
+def test_an_unmarked_config_field_is_refused():
+    @dataclasses.dataclass
+    class Config:
+        width: int = 1
+
+    with pytest.raises(TypeError, match="Config fields not marked defining or not_defining: width"):
+        run_defining(Config)
 
 
 def test_one_step_reduces_the_emd_term():
@@ -101,12 +118,40 @@ def test_a_finished_checkpoint_of_other_code_is_trained_again(tmp_path, monkeypa
     train(cfg, synthetic_pairs(), tmp_path, progress=False)
     assert "starting afresh" not in capsys.readouterr().out  # same code: the finished run is kept
     log_before = (tmp_path / "losses.csv").read_text()
-    monkeypatch.setattr(loop_module, "code_fingerprint", lambda: "0123456789abcdef")
+    monkeypatch.setattr(loop_module, "code_fingerprint", lambda module: "0123456789abcdef")
     train(cfg, synthetic_pairs(), tmp_path, progress=False)
-    assert "written by other huenet code; starting afresh" in capsys.readouterr().out
+    assert "(its code differ); starting afresh" in capsys.readouterr().out
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
-    assert state["code"] == "0123456789abcdef" and state["step"] == 5
+    assert state["identity"]["code"] == "0123456789abcdef" and state["step"] == 5
     assert (tmp_path / "losses.csv").read_text().count("\n") == log_before.count("\n")  # 5 rows again, not 10
+
+
+@pytest.mark.parametrize("changed", [
+    dict(crop_size=32),  # train.crop_size
+    dict(n=11),  # another split: one image fewer
+    dict(size=40),  # other pixels under the same names (a cache at another load size)
+])
+def test_a_finished_checkpoint_of_other_data_is_trained_again(tmp_path, capsys, changed):
+    cfg, base = TrainConfig(**TINY, steps=5), dict(size=32)
+    train(cfg, synthetic_pairs(**base), tmp_path, progress=False)
+    train(cfg, synthetic_pairs(**base), tmp_path, progress=False)
+    assert "starting afresh" not in capsys.readouterr().out
+    train(cfg, synthetic_pairs(**{**base, **changed}), tmp_path, progress=False)
+    said = capsys.readouterr().out
+    assert "belongs to another run" in said and "data" in said, said
+
+
+def test_more_steps_continue_the_run_and_other_threads_do_not(tmp_path, capsys):
+    train(TrainConfig(**TINY, steps=5), synthetic_pairs(), tmp_path, progress=False)
+    train(TrainConfig(**{**TINY, "checkpoint_every": 2}, steps=7), synthetic_pairs(), tmp_path, progress=False)
+    assert "starting afresh" not in capsys.readouterr().out
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads % 2 + 1)
+    try:
+        train(TrainConfig(**TINY, steps=7), synthetic_pairs(), tmp_path, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert "(its threads differ); starting afresh" in capsys.readouterr().out
 
 
 def test_checkpoint_is_never_half_written(tmp_path, monkeypatch):

@@ -71,7 +71,7 @@ from torch import Tensor, nn
 
 from huenet.baselines.checks import check_rgb, target_colors
 from huenet.color import hsv_to_rgb
-from huenet.loop import config_from_dict, train_resumably
+from huenet.loop import config_from_dict, defining, not_defining, run_identity, train_resumably
 from huenet.models import load_network, save_network
 
 if TYPE_CHECKING:  # huenet.data.pairs pulls in torchvision's datasets (through the cache); only training needs it
@@ -94,9 +94,6 @@ __all__ = [
 _FORMAT = "huenet-color-gan-1"
 LOSS_COLUMNS = ("step", "loss_d", "wasserstein", "gradient_penalty", "loss_g", "loss_adv", "loss_color",
                 "loss_recon", "seconds")
-# Changing these between a checkpoint and a rerun would mix two different experiments.
-_RUN_DEFINING = ("noise_dim", "gen_width", "gen_layers", "residual", "critic_widths", "critic_fc", "crop_size",
-                 "batch_size", "n_critic", "lr", "beta1", "beta2", "gp_weight", "color_weight", "recon_weight", "seed")
 _LOGIT_EPS = 1.0 / 512  # half an 8-bit level: keeps logit(0) and logit(1) finite
 
 
@@ -118,25 +115,25 @@ class ColorGANConfig:
     60 steps cut the colour distance of 64 test pairs from 0.29 to 0.21.
     """
 
-    noise_dim: int = 10
-    gen_width: int = 64
-    gen_layers: int = 4
-    residual: bool = True
-    critic_widths: tuple[int, ...] = (64, 64, 128)
-    critic_fc: tuple[int, ...] = (256, 128)
-    crop_size: int = 64
-    batch_size: int = 32
-    steps: int = 30
-    n_critic: int = 5
-    lr: float = 1e-5
-    beta1: float = 0.5
-    beta2: float = 0.999
-    gp_weight: float = 10.0
-    color_weight: float = 100.0
-    recon_weight: float = 0.0
-    seed: int = 0
-    checkpoint_every: int = 25
-    device: str = "auto"  # "auto": CUDA when available
+    noise_dim: int = defining(10)
+    gen_width: int = defining(64)
+    gen_layers: int = defining(4)
+    residual: bool = defining(True)
+    critic_widths: tuple[int, ...] = defining((64, 64, 128))
+    critic_fc: tuple[int, ...] = defining((256, 128))
+    crop_size: int = defining(64)
+    batch_size: int = defining(32)
+    steps: int = not_defining(30)  # more steps continue the same run
+    n_critic: int = defining(5)
+    lr: float = defining(1e-5)
+    beta1: float = defining(0.5)
+    beta2: float = defining(0.999)
+    gp_weight: float = defining(10.0)
+    color_weight: float = defining(100.0)
+    recon_weight: float = defining(0.0)
+    seed: int = defining(0)
+    checkpoint_every: int = not_defining(25)
+    device: str = not_defining("auto")  # "auto": CUDA when available
 
     def __post_init__(self) -> None:
         for name in ("noise_dim", "gen_width", "gen_layers", "crop_size", "batch_size", "steps", "n_critic",
@@ -403,7 +400,8 @@ def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str |
 
     train_resumably(run, run.train_step, rgb_batches, out, steps=config.steps,
                     checkpoint_every=config.checkpoint_every, config=dataclasses.asdict(config),
-                    run_defining=_RUN_DEFINING, columns=LOSS_COLUMNS, desc="colour GAN", progress=progress)
+                    identity=run_identity(config, dataset, code="huenet.baselines.color_gan"),
+                    columns=LOSS_COLUMNS, desc="colour GAN", progress=progress)
     path = out / "generator.pt"
     save_color_gan(run.generator, config, path, run.step)
     return path

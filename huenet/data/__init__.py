@@ -11,7 +11,7 @@ Data flows one way through the modules of this package::
 * :mod:`huenet.data.release`: the images, read through the real ``torchvision.datasets.Flowers102``
   class (``download=False``), which checks the md5 sums of the two ``.mat`` files; its
   ``train``/``val``/``test`` splits together hold all 8189 images. The project does not use the
-  official split (see DESIGN.md, "Split").
+  official split (``docs/data.md`` says why).
 * :mod:`huenet.data.split`: all images sorted by name, shuffled with a fixed seed, the first 90%
   train, the rest test; byte-identical images are kept on one side.
 * :mod:`huenet.data.cache`: every image decoded once, resized and centre-cropped to a ``load_size``

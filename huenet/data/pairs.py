@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -82,6 +83,25 @@ class PairDataset(Dataset):
 
     def __len__(self) -> int:
         return self._n
+
+    def fingerprint(self) -> str:
+        """SHA-256 (16 hex digits) of what the pairs are drawn from: the images' names and pixels, the crop size,
+        the mode, the seed and the number of pairs.
+
+        A training checkpoint records it, so that a run on another split, cache or crop size trains afresh
+        instead of keeping a model of other data.
+
+        >>> from huenet.data.cache import ImageCache
+        >>> cache = ImageCache(torch.zeros(3, 3, 8, 8, dtype=torch.uint8), ("a", "b", "c"), torch.zeros(3))
+        >>> def pairs(names): return PairDataset(cache, names, crop_size=4)
+        >>> pairs(["a", "b"]).fingerprint() == pairs(["a", "c"]).fingerprint()
+        False
+        """
+        digest = hashlib.sha256(repr((self.mode, self.crop_size, self.seed, self._n)).encode())
+        for i in self.pool.tolist():
+            digest.update(self.cache.names[i].encode() + b"\0")
+        digest.update(self.cache.images[self.pool].contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the pairs, crops and flips of ``epoch`` (train mode); eval pairs never change."""

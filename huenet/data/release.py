@@ -3,7 +3,7 @@
 The images are read through the real ``torchvision.datasets.Flowers102`` class
 (``download=False``), which checks the md5 sums of the two ``.mat`` files. Its
 ``train``/``val``/``test`` splits together hold all 8189 images; the project
-does not use the official split (see DESIGN.md, "Split").
+does not use the official split (``docs/data.md`` says why).
 
 Where no copy of the DVC remote is at hand, :func:`download` fetches the
 official release with the same torchvision class (it needs internet).
