@@ -16,6 +16,7 @@ from PIL import Image
 
 import huenet
 from huenet.api import MIN_SIDE, TransferError, _reflect_pad, read_rgb, register_method, to_image
+from huenet.baselines import mean_color
 from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, save_color_gan
 from huenet.color import rgb_to_hsv
 from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb, save_generator
@@ -94,12 +95,20 @@ def test_feature_matching_reaches_the_given_colour_or_the_targets_mean() -> None
     out = np.asarray(huenet.transfer(source, color="#d04a8c", method="feature-matching")) / 255.0
     np.testing.assert_allclose(out.mean((0, 1)), [0xD0 / 255, 0x4A / 255, 0x8C / 255], atol=0.02)
     target = np.zeros((20, 20, 3), np.uint8) + np.array([30, 160, 90], np.uint8)
-    by_target = huenet.transfer(source, target, method="feature-matching")
-    by_color = huenet.transfer(source, color=(30 / 255, 160 / 255, 90 / 255), method="feature-matching")
-    # The target's mean and the colour given directly differ in their last float bits, and gradient
-    # descent carries that into a level here and there (seen on Intel, not on AMD): within 2 levels.
-    diff = np.abs(np.asarray(by_target, dtype=int) - np.asarray(by_color, dtype=int))
-    assert diff.max() <= 2 and diff.mean() < 0.05, (diff.max(), diff.mean())
+    by_target = np.asarray(huenet.transfer(source, target, method="feature-matching"))
+    # The target's mean, computed once by the function the target path uses: the same bits as that path's colour.
+    # A colour typed in differs from it in the last bits, which 150 Adam steps on the pixels carry into levels
+    # that differ from CPU to CPU, so only outputs from the same colour are compared pixel by pixel.
+    color = mean_color(read_rgb(target))
+    by_color = np.asarray(huenet.transfer(source, color=color, method="feature-matching"))
+    np.testing.assert_array_equal(by_target, by_color)  # same input bits, same process: the same output
+    # How near the mean gets is a property of convergence, not of the last bits: huenet.baselines.feature_matching
+    # measured RGB distances of 0.007 to 0.034 left after the 150 steps; here 0.027 (red stops 6 levels above 30,
+    # where the noise's dark pixels meet 0). The source starts over 10 times the tolerance away.
+    def distance(image: np.ndarray) -> float:
+        return float(np.linalg.norm(image.mean((0, 1)) / 255 - color[0].numpy()))
+
+    assert distance(source) > 0.4 and distance(by_target) < 0.04, (distance(source), distance(by_target))
 
 
 def test_color_gan_is_its_generator_at_the_given_colour(color_gan_path: Path) -> None:
