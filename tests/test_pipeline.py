@@ -199,3 +199,54 @@ def test_the_readme_pipeline_command_runs_every_stage_on_a_fresh_clone(tmp_path)
     assert tested.returncode == 0 and "skipped" not in summary, tested.stdout[-3000:] + tested.stderr[-3000:]
     # told once how to show this machine's numbers in the README
     assert tested.stdout.count("to show yours: python -m huenet.report readme") == 1, tested.stdout[-3000:]
+
+    # What an edit reruns (docs/pipeline.md), on the clone whose pipeline has just run.
+    _check_what_edits_rerun(clone, env)
+
+
+_FINGERPRINTS = ("from huenet.imports import code_fingerprint as f; from huenet.stage_deps import TRAINED_BY as t; "
+                 "import json; print(json.dumps({s: f(m) for s, m in t.items()}))")
+_RECORDED = ("import json, sys, torch; print(json.dumps({p: torch.load(p, weights_only=True)['identity']['code'] "
+             "for p in sys.argv[1:]}))")
+CHECKPOINTS = {"train": ["models/full/checkpoint.pt", "models/no_mi/checkpoint.pt"],
+               "color_gan": ["models/color_gan/checkpoint.pt"]}
+
+
+def _changed_stages(clone: Path) -> set[str]:
+    status = _run([str(BIN / "dvc"), "status", "--json"], clone)
+    assert status.returncode == 0, status.stderr
+    return set(json.loads(status.stdout or "{}"))
+
+
+def _check_what_edits_rerun(clone: Path, env: dict) -> None:
+    """A comment appended to a module reruns only the stages that import it, and retrains only what it trains."""
+    def fingerprints() -> dict[str, str]:
+        done = _run([sys.executable, "-c", _FINGERPRINTS], clone, env=env)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    before = fingerprints()
+    recorded = json.loads(_run([sys.executable, "-c", _RECORDED, *sum(CHECKPOINTS.values(), [])], clone,
+                               env=env).stdout)
+    assert recorded == {p: before[stage] for stage, paths in CHECKPOINTS.items() for p in paths}
+    trains = {"train@full", "train@no_mi", "color_gan"}
+    for module, reruns, retrains in [
+        ("huenet/cli.py", set(), set()),
+        ("huenet/report.py", None, set()),
+        ("huenet/train.py", None, {"train"}),
+    ]:
+        path = clone / module
+        original = path.read_text()
+        path.write_text(original + "# an edit\n")
+        try:
+            changed, after = _changed_stages(clone), fingerprints()
+        finally:
+            path.write_text(original)
+        if reruns is not None:
+            assert changed == reruns, f"{module}: {sorted(changed)}"
+        assert {s for s in before if before[s] != after[s]} == retrains, module
+        if module == "huenet/report.py":
+            assert not changed & trains and {"table1"} <= changed, f"{module}: {sorted(changed)}"
+        if module == "huenet/train.py":
+            assert {"train@full", "train@no_mi"} <= changed and not changed & {"ablations", "table1"}, sorted(changed)
+    assert _changed_stages(clone) == set()
