@@ -1,8 +1,8 @@
 """Edge-structure SSIM: SSIM between the Sobel edge maps of two images' grey levels.
 
 Photorealistic colour and style transfer scores content preservation as the SSIM between the edge maps of the
-content (source) image and the output (WCT^2, Yoo et al. 2019, and the methods compared with it since, e.g.
-Neural Preset, Ke et al. 2023). A colour transfer should move colours and leave edges where they were; SSIM of
+content (source) image and the output (WCT^2, Yoo et al. 2019; issue 23 names later work such as Neural
+Preset, Ke et al. 2023). A colour transfer should move colours and leave edges where they were; SSIM of
 the grey levels (``huenet.metrics.grey_ssim``) also drops when a method only changes contrast or brightness,
 which edge maps are less sensitive to. The definition, as implemented here:
 
@@ -12,8 +12,8 @@ which edge maps are less sensitive to. The definition, as implemented here:
   ``g_k`` = the image convolved with ``[1, 0, -1]`` along axis ``k`` and ``[1, 2, 1] / 4`` along the other,
   ``E = sqrt((g_0^2 + g_1^2) / 2)``. Borders as scikit-image's ``mode='reflect'`` (scipy's half-sample
   symmetric: the row beyond the edge is the edge row itself), which for a 3-tap kernel is torch's
-  ``'replicate'`` padding. Sobel rather than a learned detector (the published scores use their own, so the
-  numbers are not comparable to theirs): it has no weights to download or version, its smoothing makes it
+  ``'replicate'`` padding. Sobel rather than whichever detector a paper used (not always stated, so the numbers
+  are not comparable to published ones): it has no weights to download or version, its smoothing makes it
   nearly isotropic (a rotated edge keeps most of its magnitude, unlike plain differences), and it is what
   scikit-image, hence the tests, computes.
 * **Data range 1** for the SSIM constants ``C1 = (0.01)^2``, ``C2 = (0.03)^2``. With scikit-image's
