@@ -75,9 +75,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 from torch.nn import functional as F
 
-from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, mean_color, parse_color, reinhard
+from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, reinhard
 from huenet.baselines.color_gan import load_color_gan
-from huenet.color import rgb_to_hsv
+from huenet.color import mean_color, parse_color, rgb_to_hsv
 from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb
 
 __all__ = ["transfer", "register_method", "get_method", "methods", "preload", "read_rgb", "read_color",

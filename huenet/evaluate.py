@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, mean_color, reinhard
+from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, reinhard
 from huenet.baselines.color_gan import load_color_gan
-from huenet.color import hsv_to_rgb, rgb_to_hsv
+from huenet.color import hsv_to_rgb, mean_color, rgb_to_hsv
 from huenet.data.cache import ImageCache
 from huenet.data.pairs import PairDataset
 from huenet.metrics import (

@@ -100,3 +100,18 @@ sys.modules.update(pandas=None, matplotlib=None)
 import {module}
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+@pytest.mark.parametrize(("module", "not_imported"), [
+    ("huenet.train", ["huenet.metrics", "huenet.report", "huenet.baselines"]),
+    ("huenet.baselines.color_gan", ["huenet.metrics", "huenet.report", "huenet.train"]),
+])
+def test_what_a_module_does_not_import(module: str, not_imported: list[str]) -> None:
+    """Training and the colour GAN run no scoring or report code (a change there must not rerun them:
+    tests/test_stage_deps.py)."""
+    code = f"""import sys
+import {module}
+found = [m for m in sys.modules if m.startswith(tuple({not_imported!r}))]
+assert not found, found
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
