@@ -18,7 +18,7 @@ from torch import Tensor
 
 from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, reinhard
 from huenet.baselines.color_gan import load_color_gan
-from huenet.color import hsv_to_rgb, mean_color, rgb_to_hsv
+from huenet.color import hsv_to_rgb, mean_color
 from huenet.data.cache import ImageCache
 from huenet.data.pairs import PairDataset
 from huenet.metrics import (
@@ -29,9 +29,8 @@ from huenet.metrics import (
     hue_relative_mi,
     realism_fd,
 )
-from huenet.models import UNetGenerator, load_generator, painted_rgb
+from huenet.models import UNetGenerator, inference_generator, load_generator, paint
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
-from huenet.train import translate_hue
 
 __all__ = ["LABELS", "Method", "hue_net_method", "benchmark_methods", "apply_method", "score", "summarise",
            "fixed_pairs", "hue_spread"]
@@ -40,13 +39,8 @@ Method = Callable[[Tensor, Tensor], Tensor]
 
 
 def hue_net_method(generator: UNetGenerator) -> Method:
-    """Hue-Net as a method: new hue from the generator, the source's S and V."""
-
-    def paint(source: Tensor, target: Tensor) -> Tensor:
-        source_hsv = rgb_to_hsv(source)
-        return painted_rgb(translate_hue(generator, source_hsv, rgb_to_hsv(target)), source_hsv)
-
-    return paint
+    """Hue-Net as a method: :func:`huenet.models.paint`, the inference of ``huenet.transfer``."""
+    return lambda source, target: paint(generator, source, target)
 
 
 LABELS = {"huenet": "Hue-Net", "huenet_no_mi": "w/o MI", "reinhard": "Reinhard", "hue_histmatch": "hue hist. match",
@@ -63,8 +57,8 @@ def benchmark_methods(full_model: str, no_mi_model: str, color_gan_model: str) -
     """
     gan = load_color_gan(color_gan_model)
     return {
-        "huenet": hue_net_method(load_generator(full_model)),
-        "huenet_no_mi": hue_net_method(load_generator(no_mi_model)),
+        "huenet": hue_net_method(inference_generator(load_generator(full_model))),
+        "huenet_no_mi": hue_net_method(inference_generator(load_generator(no_mi_model))),
         "reinhard": reinhard,
         "hue_histmatch": hue_histogram_matching,
         "color_gan": lambda source, target: color_gan(source, mean_color(target), model=gan),

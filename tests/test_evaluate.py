@@ -103,12 +103,13 @@ import {module}
 
 
 @pytest.mark.parametrize(("module", "not_imported"), [
+    ("huenet.evaluate", ["huenet.train"]),
     ("huenet.train", ["huenet.metrics", "huenet.report", "huenet.baselines"]),
     ("huenet.baselines.color_gan", ["huenet.metrics", "huenet.report", "huenet.train"]),
 ])
 def test_what_a_module_does_not_import(module: str, not_imported: list[str]) -> None:
-    """Training and the colour GAN run no scoring or report code (a change there must not rerun them:
-    tests/test_stage_deps.py)."""
+    """Scoring runs no training code; training and the colour GAN run no scoring or report code (a change there
+    must not rerun them: tests/test_stage_deps.py)."""
     code = f"""import sys
 import {module}
 found = [m for m in sys.modules if m.startswith(tuple({not_imported!r}))]

@@ -15,10 +15,10 @@ import torch
 from PIL import Image
 
 import huenet
-from huenet.api import MIN_SIDE, TransferError, _reflect_pad, read_rgb, register_method, to_image
+from huenet.api import MIN_SIDE, TransferError, read_rgb, register_method, to_image
 from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, save_color_gan
 from huenet.color import rgb_to_hsv
-from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb, save_generator
+from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb, reflect_pad, save_generator
 
 transfer_module = importlib.import_module("huenet.api")
 
@@ -137,7 +137,7 @@ def test_huenet_is_the_generator_painting_the_source(model_path: Path) -> None:
 
 def test_reflect_padding_larger_than_the_image_matches_numpy() -> None:
     x = torch.arange(16 * 20, dtype=torch.float32).view(1, 1, 16, 20)
-    padded, (rows, cols) = _reflect_pad(x, 64)  # 48 and 44 pixels to add to sides of 16 and 20: several rounds
+    padded, (rows, cols) = reflect_pad(x, 64)  # 48 and 44 pixels to add to sides of 16 and 20: several rounds
     assert padded.shape[-2:] == (64, 64)
     torch.testing.assert_close(padded[..., rows, cols], x)
     np.testing.assert_array_equal(padded[0, 0].numpy(), np.pad(x[0, 0].numpy(), ((24, 24), (22, 22)), mode="reflect"))
