@@ -30,9 +30,9 @@ from pathlib import Path
 import torch
 from reporting import write_report
 
-from huenet.api import DEFAULT_MODEL, get_method, inference_generator
+from huenet.api import DEFAULT_MODEL, get_method
 from huenet.machine import cpu_name
-from huenet.models import UNetGenerator
+from huenet.models import UNetGenerator, inference_generator
 
 METHODS = ("huenet", "reinhard", "histmatch")
 GOAL_SECONDS_PER_MEGAPIXEL = 1.5  # huenet, 2 threads (issue 6)

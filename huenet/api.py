@@ -1,4 +1,4 @@
-"""Colour transfer with a trained Hue-Net or a baseline, on photos of any size.
+"""Colour transfer with a trained Hue-Net or a baseline, on photos of any size, one or a folder of them.
 
     import huenet
     out = huenet.transfer("flower.jpg", "sunset.jpg")                   # Hue-Net, models/full/generator.pt
@@ -11,37 +11,21 @@ two systems of Soiffer & Zhang 2018) recolour the source towards one mean RGB
 colour rather than a hue distribution: the target image's mean colour, or a
 colour given directly (``color='#aabbcc'``, ``--color``) instead of a target.
 
-``huenet.transfer`` is this module's :func:`transfer`, imported on first use
-(``huenet/__init__.py``); the module's other names are imported from it, e.g.
-``from huenet.api import register_method``.
-
-Methods live in a registry. A method is a function ``(source_rgb, target_rgb,
-**options) -> rgb`` on ``(1, 3, H, W)`` and ``(1, 3, h, w)`` float tensors in
-[0, 1] returning ``(1, 3, H, W)``; it runs under ``torch.inference_mode``. A
-colour method gets ``color=``, a ``(1, 3)`` RGB tensor, and ``target`` may be
-``None``. A method that needs a model file is registered with
-``needs_model=True`` and gets ``model=`` the file's path, or what its
-``load_model(path)`` returns (loaded once per file and cached). The package's methods are registered at the end of
-this module (a baselines module that imported this one would close an import
-cycle); code outside the package calls :func:`register_method` from
-``huenet.api``.
-
-Images
-    Read with EXIF orientation applied (a portrait phone photo stays portrait).
-    Transparency (RGBA, LA, palette or colour-key transparency) is composited
-    over white, i.e. what a viewer sees on a page: the colours hidden under
-    transparent pixels are arbitrary (often black) and would otherwise pollute
-    the target's colour statistics. 16-bit greyscale (``I;16``, ``I``) is read at
-    full precision, scaled by 1/65535 (Pillow's own conversion to RGB would clip
-    it at 255); Pillow reads 16-bit colour PNGs at 8 bits per channel. Greyscale,
-    palette and CMYK images are converted to RGB. The output is 8-bit RGB at the
-    source's size. A grey source stays grey with ``huenet`` and ``histmatch``:
-    they keep the source's saturation, which is 0.
+This module is the public face: :func:`transfer`, :func:`painter` (a transfer's
+steps done once, for many sources) and :func:`transfer_folder`, which the
+``huenet transfer`` command calls. How images are read and checked is
+``huenet.images``'; the registry of methods and their model cache,
+``huenet.methods``' (its names are imported here too, e.g. ``from huenet.api
+import register_method``). ``huenet.transfer`` is this module's
+:func:`transfer`, imported on first use (``huenet/__init__.py``).
 
 Any resolution
     The generator is fully convolutional, so a photo is processed at its own
     size: reflect-padded to a multiple of ``2 ** depth`` and cropped back; the
-    target's hue is resized (nearest) to the source's size.
+    target's hue is resized (nearest) to the source's size
+    (:func:`huenet.models.paint`). The output is 8-bit RGB at the source's
+    size. A grey source stays grey with ``huenet`` and ``histmatch``: they keep
+    the source's saturation, which is 0.
 
 Size limits
     Sides of at least :data:`MIN_SIDE` pixels. Above the method's limit
@@ -61,337 +45,49 @@ Size limits
 
 from __future__ import annotations
 
-import functools
 import os
-import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from torch import Tensor
-from torch.nn import functional as F
 
-from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, mean_color, parse_color, reinhard
-from huenet.baselines.color_gan import load_color_gan
-from huenet.color import rgb_to_hsv
-from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb
+from huenet.images import (
+    DEFAULT_MAX_MEGAPIXELS,
+    MIN_SIDE,
+    ColorInput,
+    ImageInput,
+    TransferError,
+    image_files,
+    read_color,
+    read_rgb,
+    to_image,
+)
+from huenet.methods import (
+    DEFAULT_COLOR_GAN,
+    DEFAULT_MODEL,
+    FEATURE_MATCHING_MAX_MEGAPIXELS,
+    Method,
+    bind,
+    get_method,
+    methods,
+    register_method,
+)
 
-__all__ = ["transfer", "register_method", "get_method", "methods", "preload", "read_rgb", "read_color",
-           "check_color_arguments", "to_image", "inference_generator", "Method", "TransferError", "DEFAULT_MODEL",
-           "DEFAULT_COLOR_GAN", "DEFAULT_MAX_MEGAPIXELS", "FEATURE_MATCHING_MAX_MEGAPIXELS", "MIN_SIDE",
-           "megapixel_limit"]
+__all__ = ["transfer", "painter", "transfer_folder", "FolderTransfer", "register_method", "get_method", "methods",
+           "read_rgb", "read_color", "check_color_arguments", "megapixel_limit", "to_image", "Method",
+           "TransferError", "DEFAULT_MODEL", "DEFAULT_COLOR_GAN", "DEFAULT_MAX_MEGAPIXELS",
+           "FEATURE_MATCHING_MAX_MEGAPIXELS", "MIN_SIDE"]
 
-DEFAULT_MODEL = Path("models/full/generator.pt")
-"""The pipeline's trained generator, relative to the current directory."""
-DEFAULT_COLOR_GAN = Path("models/color_gan/generator.pt")
-"""The pipeline's trained colour-GAN generator (stage ``color_gan``), relative to the current directory."""
-MIN_SIDE = 16
-"""Smallest accepted side in pixels: fewer pixels carry no colour distribution worth transferring."""
-DEFAULT_MAX_MEGAPIXELS = 16.0
-"""Room for a 12-megapixel phone photo; about 6 GiB peak with the CPU-profile generator, 7 GiB at paper scale."""
-FEATURE_MATCHING_MAX_MEGAPIXELS = 4.0
-"""About 5 GiB and 7 minutes on 2 cores.
-
-``benchmarks/bench_feature_matching.py`` measures ~1.2 GiB and ~100 s per megapixel."""
-
-ImageInput = str | os.PathLike | Image.Image | np.ndarray | Tensor
-ColorInput = str | Sequence[float] | Tensor
 MegapixelLimit = float | None | Literal["auto"]
-TransferFn = Callable[..., Tensor]
-_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
-
-
-class TransferError(ValueError):
-    """Bad input for a transfer: the message is one line, fit to show a user as is."""
-
-
-@dataclass(frozen=True)
-class Method:
-    """A registered transfer method (see the module docstring)."""
-
-    name: str
-    fn: TransferFn
-    needs_model: bool = False
-    default_model: Path | None = None
-    load_model: Callable[[Path], Any] | None = None
-    description: str = ""
-    uses_color: bool = False
-    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
-
-
-_METHODS: dict[str, Method] = {}
-
-
-def register_method(name: str, fn: TransferFn, *, needs_model: bool = False,
-                    default_model: str | os.PathLike | None = None,
-                    load_model: Callable[[Path], Any] | None = None, description: str = "",
-                    uses_color: bool = False, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> None:
-    """Make ``fn`` available as ``transfer(..., method=name)`` and ``huenet transfer --method name``.
-
-    Args:
-        fn: ``(source_rgb, target_rgb, **options) -> rgb``, see the module docstring.
-        needs_model: ``fn`` takes ``model=``; callers must give a model file
-            unless ``default_model`` is set.
-        default_model: the model file used when the caller gives none.
-        load_model: turns the model path into what ``fn`` gets as ``model=``;
-            it raises ``ValueError`` (shown to the user) for a missing or bad
-            file. Without it ``fn`` gets the path.
-        description: one line for ``huenet transfer --help``.
-        uses_color: ``fn`` takes ``color=`` (a ``(1, 3)`` RGB tensor): the target's
-            mean colour, or the caller's ``color``.
-        max_megapixels: the largest image the method takes unless the caller says otherwise.
-    """
-    if name in _METHODS:
-        raise ValueError(f"transfer method {name!r} is already registered")
-    if not needs_model and (default_model is not None or load_model is not None):
-        raise ValueError(f"method {name!r}: default_model and load_model need needs_model=True")
-    _METHODS[name] = Method(name, fn, needs_model, Path(default_model) if default_model is not None else None,
-                            load_model, description, uses_color, max_megapixels)
-
-
-def methods() -> dict[str, Method]:
-    """The registered methods by name, in registration order."""
-    return dict(_METHODS)
+Painter = Callable[[ImageInput], Image.Image]
 
 
 def megapixel_limit(method: Method, max_megapixels: MegapixelLimit = "auto") -> float | None:
     """The size limit in effect: ``method``'s own for ``"auto"``, else ``max_megapixels`` (``None``: no limit)."""
     return method.max_megapixels if max_megapixels == "auto" else max_megapixels
-
-
-def get_method(name: str) -> Method:
-    try:
-        return _METHODS[name]
-    except KeyError:
-        raise TransferError(f"unknown method {name!r} (choose from {', '.join(_METHODS)})") from None
-
-
-# ---------------------------------------------------------------- reading images
-
-
-def _check_size(width: int, height: int, name: str, max_megapixels: float | None) -> None:
-    if min(width, height) < MIN_SIDE:
-        raise TransferError(f"{name} is {width} x {height} pixels, too small: each side must be at least {MIN_SIDE}")
-    megapixels = width * height / 1e6
-    if max_megapixels is not None and megapixels > max_megapixels:
-        raise TransferError(f"{name} is {width} x {height} = {megapixels:.3g} megapixels, above the limit of "
-                            f"{max_megapixels:g} (max_megapixels / --max-megapixels)")
-
-
-def _open(path: Path, max_megapixels: float | None) -> Image.Image:
-    """Decode an image file, checking its size from the header first (before the pixels use memory)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
-            image = Image.open(path)
-    except FileNotFoundError:
-        raise TransferError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise TransferError(f"{path} is a folder, not an image file") from None
-    except UnidentifiedImageError:
-        raise TransferError(f"{path} is not an image file (or not a format Pillow reads)") from None
-    except Image.DecompressionBombError:
-        raise TransferError(f"{path} is too large for Pillow to decode safely") from None
-    except OSError as err:
-        raise TransferError(f"cannot read {path}: {err.strerror or err}") from None
-    with image:  # exif_transpose returns a copy, so the file can be closed
-        _check_size(*image.size, str(path), max_megapixels)
-        return _decoded(image, str(path))
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
-
-
-def _decoded(image: Image.Image, label: str) -> Image.Image:
-    """``image``'s pixels, loaded, with its EXIF orientation applied."""
-    try:
-        image.load()
-        return ImageOps.exif_transpose(image)
-    except Exception as err:  # Pillow's decoders raise OSError, ValueError, EOFError, SyntaxError, ...
-        raise TransferError(f"cannot decode {label}: {_first_line(err)}") from None
-
-
-def _pil_to_array(image: Image.Image) -> np.ndarray:
-    """``(H, W, 3)`` float32 RGB in [0, 1] (see the module docstring for modes)."""
-    if image.mode in _SIXTEEN_BIT_MODES:
-        grey = np.asarray(image, dtype=np.float32) / 65535.0
-        return np.repeat(grey.clip(0.0, 1.0)[..., None], 3, axis=2)
-    if image.mode == "F":
-        return np.repeat(np.asarray(image, dtype=np.float32).clip(0.0, 1.0)[..., None], 3, axis=2)
-    try:
-        if image.has_transparency_data:
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-        rgb = image.convert("RGB")
-    except ValueError as err:  # a mode Pillow cannot convert, e.g. LAB
-        raise TransferError(f"cannot convert a {image.mode} image to RGB: {err}") from None
-    return np.asarray(rgb, dtype=np.float32) / 255.0
-
-
-def _array_to_tensor(array: np.ndarray, name: str) -> Tensor:
-    """An ``H x W x 3`` array as a ``(1, 3, H, W)`` float32 tensor."""
-    if array.dtype == np.uint8:
-        array = array.astype(np.float32) / 255.0
-    elif np.issubdtype(array.dtype, np.floating):
-        if not (np.isfinite(array).all() and array.min() >= 0.0 and array.max() <= 1.0):
-            raise TransferError(f"{name} array of floats must lie in [0, 1]")
-    else:
-        raise TransferError(f"{name} array must be uint8 or float in [0, 1], got {array.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1).unsqueeze(0).contiguous()
-
-
-def read_rgb(image: ImageInput, *, name: str = "image",
-             max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS) -> Tensor:
-    """An image as a ``(1, 3, H, W)`` float32 RGB tensor in [0, 1].
-
-    Args:
-        image: a path, a PIL image, an ``H x W x 3`` array (uint8, or float in
-            [0, 1]) or a ``(1, 3, H, W)`` float tensor in [0, 1] (returned as is).
-        name: how error messages call the image when it is not a path.
-        max_megapixels: refuse larger images; ``None`` for no limit.
-
-    Raises:
-        TransferError: unreadable, too small, too large or malformed input.
-    """
-    if isinstance(image, (str, os.PathLike)):
-        return _array_to_tensor(_pil_to_array(_open(Path(image), max_megapixels)), str(image))
-    if isinstance(image, Image.Image):
-        _check_size(*image.size, name, max_megapixels)
-        return _array_to_tensor(_pil_to_array(_decoded(image, name)), name)
-    if isinstance(image, Tensor):
-        if image.ndim != 4 or image.shape[:2] != (1, 3) or not image.is_floating_point():
-            raise TransferError(f"{name} tensor must be (1, 3, H, W) float, got {tuple(image.shape)} {image.dtype}")
-        _check_size(image.shape[-1], image.shape[-2], name, max_megapixels)
-        if not (image.isfinite().all() and image.min() >= 0.0 and image.max() <= 1.0):
-            raise TransferError(f"{name} tensor must lie in [0, 1]")
-        return image
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise TransferError(f"{name} array must be H x W x 3 RGB, got shape {image.shape}")
-        _check_size(image.shape[1], image.shape[0], name, max_megapixels)
-        return _array_to_tensor(image, name)
-    raise TransferError(f"{name} must be a path, a PIL image or an array, got {type(image).__name__}")
-
-
-def to_image(rgb: Tensor) -> Image.Image:
-    """A ``(1, 3, H, W)`` RGB tensor in [0, 1] as an 8-bit PIL image."""
-    pixels = (rgb[0].clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0)
-    return Image.fromarray(pixels.numpy())
-
-
-# ---------------------------------------------------------------- models
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(load_model: Callable[[Path], Any], path: Path, mtime_ns: int, size: int) -> Any:
-    # mtime and size are part of the key so that a retrained model is picked up
-    return load_model(path)
-
-
-def _model_option(method: Method, model: str | os.PathLike | None) -> dict[str, Any]:
-    """The ``model=`` option for ``method`` (empty for methods without a model)."""
-    if not method.needs_model:
-        if model is not None:
-            raise TransferError(f"method {method.name!r} uses no model file")
-        return {}
-    path = Path(model) if model is not None else method.default_model
-    if path is None:
-        raise TransferError(f"method {method.name!r} needs a model file")
-    if method.load_model is None:
-        return {"model": path}
-    try:
-        stat = path.resolve().stat()
-    except OSError:
-        raise TransferError(f"model file not found: {path}") from None
-    try:
-        return {"model": _load_cached(method.load_model, path.resolve(), stat.st_mtime_ns, stat.st_size)}
-    except ValueError as err:  # load_model's contract for a missing or bad file
-        raise TransferError(_first_line(err)) from None
-
-
-def preload(method: str, model: str | os.PathLike | None = None) -> None:
-    """Load (and cache) ``method``'s model now, so that a bad model file fails before any image is read."""
-    _model_option(get_method(method), model)
-
-
-def inference_generator(generator: UNetGenerator) -> UNetGenerator:
-    """``generator`` in eval mode with channels-last weights: about 1.5x faster on CPU (oneDNN's
-    transposed convolutions take the channels-last path), same output to float rounding."""
-    return generator.eval().to(memory_format=torch.channels_last)
-
-
-def _load_huenet(path: Path) -> UNetGenerator:
-    return inference_generator(load_generator(path))
-
-
-def _reflect_pad(x: Tensor, multiple: int) -> tuple[Tensor, tuple[slice, slice]]:
-    """Pad ``x`` (reflect, split evenly between the sides) to sides that are multiples of ``multiple``;
-    also return the slices that crop the padding off again."""
-    height, width = x.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    pads = [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2]  # F.pad order: left, right, top, bottom
-    crop = (slice(pads[2], pads[2] + height), slice(pads[0], pads[0] + width))
-    while any(pads):
-        # reflect mirrors at most side - 1 pixels, so a small image grows in rounds
-        limits = [x.shape[-1] - 1] * 2 + [x.shape[-2] - 1] * 2
-        step = [min(p, limit) for p, limit in zip(pads, limits)]
-        x = F.pad(x, step, mode="reflect")
-        pads = [p - s for p, s in zip(pads, step)]
-    return x, crop
-
-
-def read_color(color: ColorInput) -> Tensor:
-    """A colour as a ``(1, 3)`` float32 RGB tensor in [0, 1].
-
-    Args:
-        color: ``'#aabbcc'`` (or ``'aabbcc'``), or three numbers in [0, 1] (a sequence or a tensor).
-
-    Raises:
-        TransferError: anything else.
-    """
-    if isinstance(color, str):
-        try:
-            return parse_color(color).reshape(1, 3)
-        except ValueError as err:
-            raise TransferError(str(err)) from None
-    try:
-        rgb = torch.as_tensor(color, dtype=torch.float32).reshape(1, 3)
-    except (TypeError, ValueError, RuntimeError):
-        raise TransferError(f"colour must be '#aabbcc' or three numbers in [0, 1], got {color!r}") from None
-    if not bool(((rgb >= 0) & (rgb <= 1)).all()):  # also refuses nan
-        raise TransferError(f"colour must be '#aabbcc' or three numbers in [0, 1], got {color!r}")
-    return rgb
-
-
-def _huenet(source: Tensor, target: Tensor, *, model: UNetGenerator) -> Tensor:
-    source_hsv = rgb_to_hsv(source)
-    padded, (rows, cols) = _reflect_pad(generator_input(source_hsv, rgb_to_hsv(target)), model.multiple)
-    hue = model(padded.contiguous(memory_format=torch.channels_last))
-    return painted_rgb(hue[..., rows, cols], source_hsv)
-
-
-register_method("huenet", _huenet, needs_model=True, default_model=DEFAULT_MODEL, load_model=_load_huenet,
-                description="the trained Hue-Net generator paints a new hue; saturation and value stay the source's")
-register_method("reinhard", lambda source, target: reinhard(source, target),
-                description="Reinhard et al. 2001: mean and std of each l-alpha-beta channel become the target's")
-register_method("histmatch", lambda source, target: hue_histogram_matching(source, target),
-                description="cyclic hue histogram matching; saturation and value stay the source's")
-register_method("feature-matching", lambda source, target, *, color: feature_matching(source, color), uses_color=True,
-                max_megapixels=FEATURE_MATCHING_MAX_MEGAPIXELS,
-                description="Soiffer & Zhang 2018, 3.1: gradient descent on the pixels towards a mean colour while "
-                            "keeping EfficientNet-Lite0 features (about 6 s per 256 x 256 image on 2 CPU cores)")
-register_method("color-gan", lambda source, target, *, color, model: color_gan(source, color, model=model),
-                needs_model=True, default_model=DEFAULT_COLOR_GAN, load_model=load_color_gan, uses_color=True,
-                description="Soiffer & Zhang 2018, 3.2: a colour-conditioned WGAN-GP generator recolours towards a "
-                            "mean colour")
-
-
-# ---------------------------------------------------------------- the API
 
 
 def check_color_arguments(method: Method, has_target: bool, color: ColorInput | None) -> Tensor | None:
@@ -405,13 +101,36 @@ def check_color_arguments(method: Method, has_target: bool, color: ColorInput | 
     if not method.uses_color:
         if color is not None:
             raise TransferError(f"method {method.name!r} takes its colours from a target image, not a colour; "
-                                f"colour methods: {', '.join(n for n, m in _METHODS.items() if m.uses_color)}")
+                                f"colour methods: {', '.join(n for n, m in methods().items() if m.uses_color)}")
         if not has_target:
             raise TransferError(f"method {method.name!r} needs a target image")
         return None
     if has_target == (color is not None):
         raise TransferError(f"method {method.name!r} needs a target image or a colour (one of them, not both)")
     return None if color is None else read_color(color)
+
+
+def painter(target: ImageInput | None = None, *, method: str = "huenet", model: str | os.PathLike | None = None,
+            color: ColorInput | None = None, max_megapixels: MegapixelLimit = "auto") -> Painter:
+    """A transfer's steps but the source's, done once: ``painter(target, ...)(source)`` is ``transfer(source,
+    target, ...)``, and a painter called on many sources checks the arguments, loads the model and reads the
+    target once (a bad one fails once, before any source is read).
+
+    Raises:
+        TransferError: bad arguments, a bad model or a bad target; the painter raises it for a bad source.
+    """
+    spec = get_method(method)
+    limit = megapixel_limit(spec, max_megapixels)
+    color_rgb = check_color_arguments(spec, target is not None, color)
+    run = bind(spec, model)
+    target_rgb = None if target is None else read_rgb(target, name="target", max_megapixels=limit)
+
+    def paint(source: ImageInput) -> Image.Image:
+        source_rgb = read_rgb(source, name="source", max_megapixels=limit)
+        with torch.inference_mode():
+            return to_image(run(source_rgb, target_rgb, color_rgb))
+
+    return paint
 
 
 def transfer(source: ImageInput, target: ImageInput | None = None, *, method: str = "huenet",
@@ -440,13 +159,39 @@ def transfer(source: ImageInput, target: ImageInput | None = None, *, method: st
     Raises:
         TransferError: bad input (one line, fit to show a user).
     """
-    spec = get_method(method)
-    max_megapixels = megapixel_limit(spec, max_megapixels)
-    color_rgb = check_color_arguments(spec, target is not None, color)
-    options = _model_option(spec, model)
-    source_rgb = read_rgb(source, name="source", max_megapixels=max_megapixels)
-    target_rgb = None if target is None else read_rgb(target, name="target", max_megapixels=max_megapixels)
-    if spec.uses_color:
-        options["color"] = mean_color(target_rgb) if color_rgb is None else color_rgb
-    with torch.inference_mode():
-        return to_image(spec.fn(source_rgb, target_rgb, **options))
+    return painter(target, method=method, model=model, color=color, max_megapixels=max_megapixels)(source)
+
+
+class FolderTransfer:
+    """The outputs of :func:`transfer_folder`: ``len()`` is the number of image files; iterating paints them in
+    order, yielding ``(path, image)``, or ``(path, error)`` for a file that failed (the others go on)."""
+
+    def __init__(self, files: list[Path], paint: Painter) -> None:
+        self.files, self._paint = files, paint
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __iter__(self) -> Iterator[tuple[Path, Image.Image | TransferError]]:
+        for path in self.files:
+            try:
+                yield path, self._paint(path)
+            except TransferError as err:
+                yield path, err
+
+
+def transfer_folder(folder: str | os.PathLike, target: ImageInput | None = None, *, method: str = "huenet",
+                    model: str | os.PathLike | None = None, color: ColorInput | None = None,
+                    max_megapixels: MegapixelLimit = "auto") -> FolderTransfer:
+    """Paint every image file in ``folder`` (not in subfolders; by the extensions Pillow reads) as :func:`transfer`
+    paints one, with one :func:`painter`.
+
+    Raises:
+        TransferError: no image files, or (before any image is read) what would fail every image: bad arguments,
+            a bad model or a bad target.
+    """
+    files = image_files(folder)
+    if not files:
+        raise TransferError(f"no image files in {folder}")
+    return FolderTransfer(files, painter(target, method=method, model=model, color=color,
+                                         max_megapixels=max_megapixels))

@@ -3,6 +3,9 @@
 Bad input ends with one line on stderr (``huenet: error: ...``) and exit status
 2, never a traceback; outputs are written to a temporary file beside the
 destination and moved into place, so a failure leaves no partial file.
+
+The command parses, writes, reports and exits; the work is ``huenet.api``'s: ``transfer`` for one image,
+``transfer_folder`` for a folder.
 """
 
 from __future__ import annotations
@@ -23,13 +26,10 @@ from huenet.api import (
     FEATURE_MATCHING_MAX_MEGAPIXELS,
     MIN_SIDE,
     TransferError,
-    check_color_arguments,
     get_method,
-    megapixel_limit,
     methods,
-    preload,
-    read_rgb,
     transfer,
+    transfer_folder,
 )
 from huenet.files import atomic_write
 
@@ -185,44 +185,31 @@ def _transfer_file(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _image_files(folder: Path) -> list[Path]:
-    Image.init()
-    readable = Image.registered_extensions()
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in readable)
-
-
 def _transfer_folder(args: argparse.Namespace) -> int:
     if _same_file(args.output, args.source):
         raise TransferError(f"output folder {args.output} is the source folder; choose another")
     if args.output.exists() and not args.output.is_dir():
         raise TransferError(f"output {args.output} is a file; with a folder SOURCE, OUT must be a folder")
-    files = _image_files(args.source)
-    if not files:
-        raise TransferError(f"no image files in {args.source}")
-    # check the arguments, decode the target and load the model once, so that a bad one fails once,
-    # not once per image
-    method = get_method(args.method)
-    check_color_arguments(method, args.target is not None, args.color)
-    limit = megapixel_limit(method, args.max_megapixels)
-    target = None if args.target is None else read_rgb(args.target, name=str(args.target), max_megapixels=limit)
-    preload(args.method, args.model)
+    # a bad target, model or argument fails here, once, before the output folder is made
+    painted = transfer_folder(args.source, args.target, method=args.method, model=args.model, color=args.color,
+                              max_megapixels=args.max_megapixels)
     try:
         args.output.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise TransferError(f"cannot create folder {args.output}: {err.strerror or err}") from None
     failed = 0
-    for path in tqdm(files, desc="huenet transfer", unit="image", disable=None):
+    for path, result in tqdm(painted, total=len(painted), desc="huenet transfer", unit="image", disable=None):
         out = args.output / path.name
         try:
+            if isinstance(result, TransferError):
+                raise result  # the image could not be read or painted: reported and counted like a failed write
             _check_output(out, _inputs(path, args.target))
-            _save(transfer(path, target, method=args.method, model=args.model, color=args.color,
-                           max_megapixels=args.max_megapixels), out)
+            _save(result, out)
         except TransferError as err:
             failed += 1
             tqdm.write(f"huenet: error: {err}", file=sys.stderr)
     if failed:
-        raise TransferError(f"{failed} of {len(files)} images failed; the others are in {args.output}")
+        raise TransferError(f"{failed} of {len(painted)} images failed; the others are in {args.output}")
     return EXIT_OK
 
 

@@ -1,28 +1,27 @@
-"""Differentiable RGB <-> HSV conversions on ``(B, 3, H, W)`` tensors in [0, 1].
+"""Differentiable RGB <-> HSV conversions on ``(B, 3, H, W)`` tensors in [0, 1], and colours as RGB triples.
 
 Conventions follow scikit-image's ``rgb2hsv``/``hsv2rgb``: hue in [0, 1) (0 and 1
 are the same red), saturation 0 where the value is 0, hue 0 where the pixel is
 grey. Gradients are finite everywhere: the divisions that are undefined on grey
 (delta = 0) or black (V = 0) pixels use a safe denominator and their result is
 masked, so no ``0 * inf`` reaches autograd.
+
+A colour, the aim of the colour methods (Soiffer & Zhang 2018), is one RGB triple in [0, 1]:
+:func:`parse_color` reads ``'#aabbcc'``, :func:`mean_color` takes an image's.
 """
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import Tensor
 
-__all__ = ["rgb_to_hsv", "hsv_to_rgb", "check_images"]
+from huenet.checks import check_images, check_rgb
 
+__all__ = ["rgb_to_hsv", "hsv_to_rgb", "parse_color", "mean_color"]
 
-def check_images(x: Tensor, name: str) -> None:
-    """Raise a one-line ``ValueError`` unless ``x`` is a ``(B, 3, H, W)`` floating tensor."""
-    if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating tensor in [0, 1], got {x.dtype}")
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
 def rgb_to_hsv(rgb: Tensor) -> Tensor:
@@ -87,3 +86,20 @@ def hsv_to_rgb(hsv: Tensor) -> Tensor:
     k = torch.remainder(n + 6.0 * h.unsqueeze(1), 6.0)
     ramp = torch.clamp(torch.minimum(k, 4.0 - k), 0.0, 1.0)
     return v.unsqueeze(1) * (1.0 - s.unsqueeze(1) * ramp)
+
+
+def parse_color(spec: str) -> Tensor:
+    """``'#aabbcc'`` (or ``'aabbcc'``) -> ``(3,)`` float32 RGB in [0, 1], e.g. ``'#ff8000'`` -> ``(1, 0.502, 0)``."""
+    if not isinstance(spec, str):
+        raise ValueError(f"colour must be a string like '#aabbcc', got {type(spec).__name__}")
+    match = _HEX.fullmatch(spec.strip())
+    if match is None:
+        raise ValueError(f"colour must be 6 hex digits like '#aabbcc', got {spec!r}")
+    digits = match.group(1)
+    return torch.tensor([int(digits[i : i + 2], 16) for i in (0, 2, 4)], dtype=torch.float32) / 255.0
+
+
+def mean_color(rgb: Tensor) -> Tensor:
+    """Mean RGB colour of each image: ``(B, 3, H, W)`` -> ``(B, 3)``."""
+    check_rgb(rgb, "rgb")
+    return rgb.mean((2, 3))

@@ -1,26 +1,30 @@
 """Table 1: every method scored from its RGB output by the same metrics.
 
-A *method* here is a function ``(source_rgb, target_rgb) -> output_rgb`` on
-``(B, 3, H, W)`` float tensors in [0, 1]. :func:`score` runs the metrics of
-:mod:`huenet.metrics` on each method's outputs for the same pairs, and
-:func:`summarise` turns the per-pair values into means with bootstrap 95%
-confidence intervals, shaped as ``reports/table1.json``. Writing them up (tables, Figure 6,
-the paper's claims) is :mod:`huenet.report`'s, so this module needs only the base dependencies.
+The methods are those of the registry, ``huenet.methods``, by the same names. A *row* of Table 1
+(:class:`Row`) is a registered method with its model file: several Hue-Net models can be rows, as the
+full model and the one trained without the MI loss are (:func:`table1_rows`, the keys of
+``reports/table1.json``). :meth:`Row.load` gives the row as a function ``(source_rgb, target_rgb) ->
+output_rgb`` on ``(B, 3, H, W)`` float tensors in [0, 1]; :func:`score` runs the metrics of
+:mod:`huenet.metrics` on each row's outputs for the same pairs, and :func:`summarise` turns the per-pair
+values into means with bootstrap 95% confidence intervals, shaped as ``reports/table1.json``. Writing them
+up (tables, Figure 6, the paper's claims) is :mod:`huenet.report`'s, so this module needs only the base
+dependencies.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, mean_color, reinhard
-from huenet.baselines.color_gan import load_color_gan
-from huenet.color import hsv_to_rgb, rgb_to_hsv
+from huenet.color import hsv_to_rgb
 from huenet.data.cache import ImageCache
 from huenet.data.pairs import PairDataset
+from huenet.methods import BoundMethod, bind, get_method
 from huenet.metrics import (
     bootstrap_ci,
     grey_ssim,
@@ -29,51 +33,62 @@ from huenet.metrics import (
     hue_relative_mi,
     realism_fd,
 )
-from huenet.models import UNetGenerator, load_generator, painted_rgb
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
-from huenet.train import translate_hue
 
-__all__ = ["LABELS", "Method", "hue_net_method", "benchmark_methods", "apply_method", "score", "summarise",
-           "fixed_pairs", "hue_spread"]
+__all__ = ["Row", "table1_rows", "labels", "PairFn", "apply_method", "score", "summarise", "fixed_pairs",
+           "hue_spread"]
 
-Method = Callable[[Tensor, Tensor], Tensor]
-
-
-def hue_net_method(generator: UNetGenerator) -> Method:
-    """Hue-Net as a method: new hue from the generator, the source's S and V."""
-
-    def paint(source: Tensor, target: Tensor) -> Tensor:
-        source_hsv = rgb_to_hsv(source)
-        return painted_rgb(translate_hue(generator, source_hsv, rgb_to_hsv(target)), source_hsv)
-
-    return paint
+PairFn = Callable[[Tensor, Tensor], Tensor]
+"""``(source_rgb, target_rgb) -> output_rgb`` on batches of pairs, e.g. :meth:`Row.load`'s."""
 
 
-LABELS = {"huenet": "Hue-Net", "huenet_no_mi": "w/o MI", "reinhard": "Reinhard", "hue_histmatch": "hue hist. match",
-          "color_gan": "colour GAN", "feature_matching": "feature match."}
-"""Short names of :func:`benchmark_methods`' methods for figures and tables."""
+@dataclass(frozen=True)
+class Row:
+    """A row of Table 1: the registered method ``method`` with its model file (``None``: none, or its default).
 
-
-def benchmark_methods(full_model: str, no_mi_model: str, color_gan_model: str) -> dict[str, Method]:
-    """Every method that notebooks 04 and 05 compare, by the keys of ``reports/table1.json``.
-
-    Hue-Net with and without the MI loss (two ``generator.pt`` files), Reinhard,
-    hue histogram matching, and Soiffer & Zhang's colour GAN (its ``generator.pt``)
-    and feature matching, both aimed at the target's mean colour.
+    ``own_label`` names the row in figures where the method's label would not tell two rows apart.
     """
-    gan = load_color_gan(color_gan_model)
+
+    method: str
+    model: str | os.PathLike | None = None
+    own_label: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The row's short name in figures and tables: its own, else its method's."""
+        return self.own_label or get_method(self.method).label
+
+    def load(self) -> BoundMethod:
+        """The method with its model loaded: ``(source, target) -> output`` aiming a colour method at the
+        target's mean colour."""
+        return bind(self.method, self.model)
+
+
+def table1_rows(full_model: str | os.PathLike, no_mi_model: str | os.PathLike,
+                color_gan_model: str | os.PathLike) -> dict[str, Row]:
+    """Every row that notebooks 04 and 05 compare, by the keys of ``reports/table1.json``.
+
+    Hue-Net with and without the MI loss (two ``generator.pt`` files), Reinhard, hue histogram matching, and
+    Soiffer & Zhang's colour GAN (its ``generator.pt``) and feature matching, both aimed at the target's mean
+    colour. Keys are the methods' registered names, and ``huenet-no-mi`` for the second Hue-Net model.
+    """
     return {
-        "huenet": hue_net_method(load_generator(full_model)),
-        "huenet_no_mi": hue_net_method(load_generator(no_mi_model)),
-        "reinhard": reinhard,
-        "hue_histmatch": hue_histogram_matching,
-        "color_gan": lambda source, target: color_gan(source, mean_color(target), model=gan),
-        "feature_matching": lambda source, target: feature_matching(source, mean_color(target)),
+        "huenet": Row("huenet", full_model),
+        "huenet-no-mi": Row("huenet", no_mi_model, own_label="w/o MI"),
+        "reinhard": Row("reinhard"),
+        "histmatch": Row("histmatch"),
+        "color-gan": Row("color-gan", color_gan_model),
+        "feature-matching": Row("feature-matching"),
     }
 
 
+def labels(rows: Mapping[str, Row]) -> dict[str, str]:
+    """Row key -> the row's short name, for figures and tables."""
+    return {key: row.label for key, row in rows.items()}
+
+
 @torch.no_grad()
-def apply_method(method: Method, source: Tensor, target: Tensor, batch_size: int = 64) -> Tensor:
+def apply_method(method: PairFn, source: Tensor, target: Tensor, batch_size: int = 64) -> Tensor:
     """Run ``method`` over ``(N, 3, H, W)`` pairs in chunks: ``(N, 3, H, W)`` outputs in [0, 1]."""
     if source.shape[0] != target.shape[0]:
         raise ValueError(f"{source.shape[0]} sources but {target.shape[0]} targets")

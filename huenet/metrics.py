@@ -51,12 +51,11 @@ import torch.nn.functional as F
 from numpy.typing import ArrayLike
 from torch import Tensor
 
-from huenet.color import check_images
+from huenet.checks import check_unit_images
 from huenet.losses import cyclic_w1, linear_w1, relative_mi
 
 __all__ = [
     "HUE_LEVELS",
-    "check_unit_images",
     "quantize_8bit",
     "hue_8bit",
     "hue_histogram",
@@ -73,23 +72,9 @@ __all__ = [
 
 HUE_LEVELS = 255  # values of PIL's hue byte: int(255 h), h in [0, 1)
 MI_BINS = 32  # see the module docstring
-_RANGE_TOL = 1e-6  # values this far outside [0, 1] are rounding, not a bug
 
 
 # ------------------------------------------------------------------ checks
-
-
-def check_unit_images(x: Tensor, name: str) -> Tensor:
-    """Check a ``(B, 3, H, W)`` float image batch in [0, 1]; return it clamped."""
-    check_images(x, name)
-    if x.numel() == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    lo, hi = float(x.min()), float(x.max())
-    if lo < -_RANGE_TOL or hi > 1 + _RANGE_TOL:
-        raise ValueError(f"{name} must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}]")
-    return x.clamp(0.0, 1.0)
 
 
 def _check_same_batch(a: Tensor, b: Tensor) -> None:

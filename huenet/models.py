@@ -12,6 +12,9 @@ neighbours, as they are on the colour wheel. The generator's head predicts a
 reachable without a seam that a sigmoid head would put at red, and the
 gradient is the same on both sides of h = 0.
 
+Inference is :func:`paint`, the one function that the transfer API, Table 1's evaluation and the
+training notebook's held-out scoring run: RGB in, RGB out, any size, a batch at a time.
+
 A trained generator is kept as one file (:func:`save_network`,
 :func:`load_network`): its weights on the CPU, what rebuilds the network and
 a record of the run, tagged with a format name. Hue-Net's generator and the
@@ -29,11 +32,12 @@ from typing import TypeVar
 import torch
 from torch import Tensor, nn
 
-from huenet.color import hsv_to_rgb
+from huenet.color import hsv_to_rgb, rgb_to_hsv
 from huenet.files import atomic_write
 
 __all__ = ["UNetGenerator", "PatchDiscriminator", "GANLoss", "hue_features", "hue_from_vector", "generator_input",
-           "painted_rgb", "save_network", "load_network", "save_generator", "load_generator"]
+           "painted_rgb", "reflect_pad", "inference_generator", "paint", "save_network", "load_network",
+           "save_generator", "load_generator"]
 
 GENERATOR_FORMAT = "huenet-generator-1"
 Net = TypeVar("Net", bound=nn.Module)
@@ -194,6 +198,53 @@ class GANLoss(nn.Module):
     def forward(self, logits: Tensor, target_is_real: bool) -> Tensor:
         target = self.real_label if target_is_real else self.fake_label
         return self.loss(logits, target.expand_as(logits))
+
+
+# ------------------------------------------------------------------ inference
+
+
+def reflect_pad(x: Tensor, multiple: int) -> tuple[Tensor, tuple[slice, slice]]:
+    """Pad ``x`` (reflect, split evenly between the sides) to sides that are multiples of ``multiple``;
+    also return the slices that crop the padding off again. Sides that are multiples already: ``x`` itself."""
+    height, width = x.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    pads = [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2]  # F.pad order: left, right, top, bottom
+    crop = (slice(pads[2], pads[2] + height), slice(pads[0], pads[0] + width))
+    while any(pads):
+        # reflect mirrors at most side - 1 pixels, so a small image grows in rounds
+        limits = [x.shape[-1] - 1] * 2 + [x.shape[-2] - 1] * 2
+        step = [min(p, limit) for p, limit in zip(pads, limits)]
+        x = nn.functional.pad(x, step, mode="reflect")
+        pads = [p - s for p, s in zip(pads, step)]
+    return x, crop
+
+
+def inference_generator(generator: UNetGenerator) -> UNetGenerator:
+    """``generator`` in eval mode with channels-last weights: about 1.5x faster on CPU (oneDNN's
+    transposed convolutions take the channels-last path), same output to float rounding."""
+    return generator.eval().to(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def paint(generator: UNetGenerator, source: Tensor, target: Tensor) -> Tensor:
+    """Hue-Net's output: the generator's hue for ``source`` with ``target``'s colours, the source's S and V.
+
+    The photo is processed at its own size: the generator's input is reflect-padded to a multiple of
+    ``generator.multiple`` and its hue cropped back (nothing is padded when the sides are multiples
+    already), in channels-last memory (:func:`inference_generator`'s layout).
+
+    Args:
+        generator: a generator in eval mode, e.g. ``inference_generator(load_generator(path))``.
+        source: ``(B, 3, H, W)`` RGB in [0, 1].
+        target: ``(B, 3, H', W')`` RGB in [0, 1], any size (its hue is resized to the source's).
+
+    Returns:
+        ``(B, 3, H, W)`` RGB.
+    """
+    source_hsv = rgb_to_hsv(source)
+    padded, (rows, cols) = reflect_pad(generator_input(source_hsv, rgb_to_hsv(target)), generator.multiple)
+    hue = generator(padded.contiguous(memory_format=torch.channels_last))
+    return painted_rgb(hue[..., rows, cols], source_hsv)
 
 
 # ------------------------------------------------------------------ files

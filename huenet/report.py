@@ -92,7 +92,7 @@ def summary_table(summary: Mapping) -> str:
     return markdown_table(header, rows)
 
 
-def seven_pairs(scores: Mapping, full: str = "huenet", no_mi: str = "huenet_no_mi") -> str:
+def seven_pairs(scores: Mapping, full: str = "huenet", no_mi: str = "huenet-no-mi") -> str:
     """The paper's seven rows beside our first seven pairs, then both means, as two Markdown tables.
 
     ``scores`` is :func:`huenet.evaluate.score`'s output with the methods ``full`` and ``no_mi``. Values are
@@ -129,7 +129,7 @@ def closer_to_target(report: Mapping) -> bool:
 def mi_ties_to_source(report: Mapping) -> bool:
     """Claim 2: relative MI SRC-OUT with the MI loss has its interval wholly above the one without it."""
     methods = report["methods"]
-    return _below(methods["huenet_no_mi"]["rel_mi_src_out"], methods["huenet"]["rel_mi_src_out"])
+    return _below(methods["huenet-no-mi"]["rel_mi_src_out"], methods["huenet"]["rel_mi_src_out"])
 
 
 def beats_reinhard_on_emd(report: Mapping) -> bool:
@@ -151,8 +151,8 @@ def claims(report: Mapping) -> str:
     """The paper's three claims checked on a report (the ``reports/table1.json`` shape), and the systems of
     Soiffer & Zhang beside them: a numbered Markdown list."""
     methods, subset = report["methods"], report["feature_matching_subset"]
-    hue_net, no_mi, reinhard, gan = (methods[k] for k in ("huenet", "huenet_no_mi", "reinhard", "color_gan"))
-    fm, hue_net_k = subset["methods"]["feature_matching"], subset["methods"]["huenet"]
+    hue_net, no_mi, reinhard, gan = (methods[k] for k in ("huenet", "huenet-no-mi", "reinhard", "color-gan"))
+    fm, hue_net_k = subset["methods"]["feature-matching"], subset["methods"]["huenet"]
     paper = PAPER_MEANS
     source, output = report["emd_tar_src"]["mean"], hue_net["emd_tar_out"]["mean"]
     nearer = ("non-cyclic", report["emd_tar_src_linear"]["mean"]) if paper_tar_src_is_non_cyclic(report) \
@@ -180,7 +180,7 @@ def claims(report: Mapping) -> str:
         f"{'overlap' if overlap else 'are apart'}); on relative MI with the source {mean(hue_net, 'rel_mi_src_out')} "
         f"against {mean(reinhard, 'rel_mi_src_out')}; on grey SSIM {mean(hue_net, 'ssim')} against "
         f"{mean(reinhard, 'ssim')} (Hue-Net keeps the source's V). Hue histogram matching, which optimises the EMD "
-        f"column directly, reaches {mean(methods['hue_histmatch'], 'emd_tar_out')}: the lower bound.",
+        f"column directly, reaches {mean(methods['histmatch'], 'emd_tar_out')}: the lower bound.",
         f"**Beyond the paper: Soiffer & Zhang's systems** aim at the target's mean colour, not its hue histogram. "
         f"On the first {subset['pairs']} pairs feature matching reaches EMD {mean(fm, 'emd_tar_out')} (Hue-Net "
         f"{mean(hue_net_k, 'emd_tar_out')}), grey SSIM {mean(fm, 'ssim')} (Hue-Net {mean(hue_net_k, 'ssim')}) and "
@@ -253,7 +253,7 @@ def figure6(source: Tensor, target: Tensor, outputs: Mapping[str, Tensor], label
     Args:
         source, target: ``(N, 3, H, W)`` RGB in [0, 1].
         outputs: method name -> ``(n, 3, H, W)`` RGB outputs of the first ``n`` pairs, ``n`` above every row.
-        labels: method name -> column title (:data:`huenet.evaluate.LABELS`); a name without one is its title.
+        labels: method name -> column title (:func:`huenet.evaluate.labels`); a name without one is its title.
         rows: the pairs shown, all by default.
     """
     import matplotlib.pyplot as plt  # a dev extra: only drawing needs it, not the rest of the report

@@ -48,7 +48,7 @@ from huenet.losses import EMD_FORMS, emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input, save_generator
 from huenet.params import read_group, stage_params
 
-__all__ = ["HELD_OUT_SEED", "STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train", "translate_hue"]
+__all__ = ["HELD_OUT_SEED", "STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train"]
 
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
 # The keys of params.yaml's train group beside config and variants (notebooks 03 and 06 read the same).
@@ -119,12 +119,6 @@ def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-@torch.no_grad()
-def translate_hue(generator: UNetGenerator, source_hsv: Tensor, target_hsv: Tensor) -> Tensor:
-    """The generator's hue for ``source_hsv`` painted with ``target_hsv``'s colours: ``(B, 1, H, W)``."""
-    return generator(generator_input(source_hsv, target_hsv))
 
 
 class _DiscriminatorLoss(nn.Module):

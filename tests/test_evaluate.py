@@ -1,7 +1,9 @@
-"""Table 1's scoring: methods scored on all pairs or on a prefix of them, summaries that say how many."""
+"""Table 1's scoring: its rows are the registry's methods with their model files, scored on all pairs or on a
+prefix of them, in summaries that say how many."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +12,18 @@ import numpy as np
 import pytest
 import torch
 
-from huenet.evaluate import score, summarise
+import huenet
+from huenet.baselines import color_gan
+from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, load_color_gan, save_color_gan
+from huenet.cli import build_parser
+from huenet.color import mean_color
+from huenet.evaluate import Row, apply_method, labels, score, summarise, table1_rows
+from huenet.methods import get_method, methods
 from huenet.metrics import hue_emd
+from huenet.models import UNetGenerator, inference_generator, load_generator, paint, save_generator
 from huenet.report import headline
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pairs(n: int = 6, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,3 +111,65 @@ sys.modules.update(pandas=None, matplotlib=None)
 import {module}
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_one_name_per_method_and_a_label_each():
+    """The registry's names are the CLI's choices and Table 1's keys; each method has its own label."""
+    registered = methods()
+    assert list(registered) == ["huenet", "reinhard", "histmatch", "feature-matching", "color-gan"]
+    for name in registered:  # what users type
+        assert build_parser().parse_args(["transfer", "s.png", "-o", "o.png", "--method", name]).method == name
+    assert [m.label for m in registered.values()] == ["Hue-Net", "Reinhard", "hue hist. match", "feature match.",
+                                                      "colour GAN"]
+    rows = table1_rows("full.pt", "no_mi.pt", "gan.pt")
+    assert list(rows) == ["huenet", "huenet-no-mi", "reinhard", "histmatch", "color-gan", "feature-matching"]
+    assert {row.method for row in rows.values()} == set(registered)
+    assert all(key == row.method for key, row in rows.items() if key != "huenet-no-mi")
+    # two Hue-Net rows: one method, two model files, told apart by the label
+    assert (rows["huenet"].method, rows["huenet-no-mi"].method) == ("huenet", "huenet")
+    assert (rows["huenet"].model, rows["huenet-no-mi"].model) == ("full.pt", "no_mi.pt")
+    assert labels(rows) == {"huenet": "Hue-Net", "huenet-no-mi": "w/o MI", "reinhard": "Reinhard",
+                            "histmatch": "hue hist. match", "color-gan": "colour GAN",
+                            "feature-matching": "feature match."}
+    committed = json.loads((ROOT / "reports" / "table1.json").read_text())
+    assert list(committed["methods"]) == list(rows) == list(committed["feature_matching_subset"]["methods"])
+    assert list(json.loads((ROOT / "reports" / "metrics" / "table1.json").read_text())) == list(rows)
+
+
+def test_a_hue_net_row_is_the_inference_of_huenet_transfer(tmp_path: Path):
+    """One inference: Table 1's Hue-Net row, ``huenet.transfer`` and notebook 03 all run ``huenet.models.paint``
+    on the generator as the registry loads it."""
+    save_generator(UNetGenerator(width=4, depth=3), tmp_path / "g.pt")
+    source, target = _pairs(3, 16)
+    out = apply_method(Row("huenet", tmp_path / "g.pt").load(), source, target, batch_size=2)
+    generator = inference_generator(load_generator(tmp_path / "g.pt"))
+    torch.testing.assert_close(out, paint(generator, source, target).clamp(0, 1))
+    for i in range(3):
+        image = huenet.transfer(source[i : i + 1], target[i : i + 1], model=tmp_path / "g.pt")
+        assert np.abs(np.asarray(image, dtype=float) / 255 - out[i].permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-6
+
+
+def test_a_colour_row_aims_at_the_targets_mean_colour(tmp_path: Path):
+    generator = ColorGenerator(noise_dim=3, width=4, layers=1)
+    save_color_gan(generator, ColorGANConfig(noise_dim=3, gen_width=4, gen_layers=1), tmp_path / "gan.pt", step=0)
+    source, target = _pairs(4, 16)
+    row = table1_rows("full.pt", "no_mi.pt", tmp_path / "gan.pt")["color-gan"]
+    expected = color_gan(source, mean_color(target), model=load_color_gan(tmp_path / "gan.pt"))
+    torch.testing.assert_close(apply_method(row.load(), source, target), expected)
+    assert get_method(row.method).uses_color
+
+
+@pytest.mark.parametrize(("module", "not_imported"), [
+    ("huenet.evaluate", ["huenet.train"]),
+    ("huenet.train", ["huenet.metrics", "huenet.report", "huenet.baselines"]),
+    ("huenet.baselines.color_gan", ["huenet.metrics", "huenet.report", "huenet.train"]),
+])
+def test_what_a_module_does_not_import(module: str, not_imported: list[str]) -> None:
+    """Scoring runs no training code; training and the colour GAN run no scoring or report code (a change there
+    must not rerun them: tests/test_stage_deps.py)."""
+    code = f"""import sys
+import {module}
+found = [m for m in sys.modules if m.startswith(tuple({not_imported!r}))]
+assert not found, found
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -3,7 +3,18 @@ import math
 import pytest
 import torch
 
-from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input, hue_features, hue_from_vector
+from huenet.color import rgb_to_hsv
+from huenet.models import (
+    GANLoss,
+    PatchDiscriminator,
+    UNetGenerator,
+    generator_input,
+    hue_features,
+    hue_from_vector,
+    inference_generator,
+    paint,
+    painted_rgb,
+)
 
 
 @pytest.mark.parametrize("depth, size", [(3, 8), (4, 32), (5, 64)])
@@ -81,3 +92,17 @@ def test_gan_loss_owns_its_targets():
     logits = torch.tensor([[0.3, -1.2]])
     torch.testing.assert_close(loss(logits, True), -torch.log(torch.sigmoid(logits)).mean())
     torch.testing.assert_close(loss(logits, False), -torch.log(1 - torch.sigmoid(logits)).mean())
+
+
+def test_paint_is_the_generator_on_the_source_and_target_hues():
+    """At sides that are multiples of 2**depth nothing is padded: the generator's hue with the source's S and V,
+    a batch at a time, each image as if alone."""
+    g = inference_generator(UNetGenerator(width=4, depth=3))
+    source, target = torch.rand(3, 3, 16, 24), torch.rand(3, 3, 20, 20)
+    out = paint(g, source, target)
+    source_hsv = rgb_to_hsv(source)
+    with torch.no_grad():
+        expected = painted_rgb(g(generator_input(source_hsv, rgb_to_hsv(target))), source_hsv)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(paint(g, source[1:2], target[1:2]), out[1:2])
+    assert paint(g, source[..., :13, :21], target).shape == (3, 3, 13, 21)  # other sides: padded, cropped back

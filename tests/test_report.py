@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from huenet.evaluate import score, summarise
+from huenet.evaluate import score, summarise, table1_rows
 from huenet.report import (
     PAPER_MEANS,
     README_END,
@@ -36,7 +36,7 @@ from huenet.report import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-METHODS = ("huenet", "huenet_no_mi", "reinhard", "hue_histmatch", "color_gan", "feature_matching")
+METHODS = tuple(table1_rows("full.pt", "no_mi.pt", "gan.pt"))  # the rows the claims read, by the same keys
 
 
 def _entry(mean: float, half_width: float = 0.01) -> dict:
@@ -50,7 +50,7 @@ def _summary(pairs: int, emd_tar_src: float = 0.14, huenet_emd: float = 0.05, mi
                       "rel_mi_src_out": _entry(0.2), "ssim": _entry(0.9), "realism_fd": 30.0} for name in METHODS}
     methods["huenet"]["emd_tar_out"] = _entry(huenet_emd)
     methods["huenet"]["rel_mi_src_out"] = _entry(mi)
-    methods["huenet_no_mi"]["rel_mi_src_out"] = _entry(no_mi_mi)
+    methods["huenet-no-mi"]["rel_mi_src_out"] = _entry(no_mi_mi)
     methods["reinhard"]["emd_tar_out"] = _entry(reinhard_emd)
     return {"pairs": pairs, "emd_tar_src": _entry(emd_tar_src), "emd_tar_src_linear": _entry(0.25),
             "rel_mi_src_tar": _entry(0.04), "methods": methods, "realism_fd_sources": 1.0}
@@ -95,8 +95,8 @@ def test_claims_say_what_the_rules_decide():
 
 def test_summary_table_says_how_many_pairs_each_method_had():
     summary = _summary(1000)
-    summary["methods"]["feature_matching"]["pairs"] = 200
-    del summary["methods"]["color_gan"]["realism_fd"]
+    summary["methods"]["feature-matching"]["pairs"] = 200
+    del summary["methods"]["color-gan"]["realism_fd"]
     lines = summary_table(summary).splitlines()
     assert lines[0].startswith("| method | pairs | EMD TAR-OUT |")
     assert [line.split(" | ")[1] for line in lines[2:]] == ["1000"] * 5 + ["200"]
@@ -246,7 +246,7 @@ def test_a_real_summary_fits_the_report():
     """score -> summarise -> the report's writers, end to end on small random pairs."""
     g = torch.Generator().manual_seed(0)
     source, target = torch.rand(8, 3, 16, 16, generator=g), torch.rand(8, 3, 16, 16, generator=g)
-    outputs = {name: target if name != "feature_matching" else target[:4] for name in METHODS}
+    outputs = {name: target if name != "feature-matching" else target[:4] for name in METHODS}
     scores = score(source, target, outputs)
     subset = summarise(score(source[:4], target[:4], {k: v[:4] for k, v in outputs.items()}), n_boot=20)
     report = table1_report(summarise(scores, n_boot=20), subset)
@@ -254,4 +254,4 @@ def test_a_real_summary_fits_the_report():
         entry["realism_fd_sources"] = 1.0
         for values in entry["methods"].values():
             values["realism_fd"] = 2.0
-    assert "| feature_matching | 4 |" in table1_markdown(report, scores, crop_size=16)
+    assert "| feature-matching | 4 |" in table1_markdown(report, scores, crop_size=16)

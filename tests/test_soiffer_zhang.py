@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from huenet.baselines import color_gan, feature_matching, mean_color, parse_color
+from huenet.baselines import color_gan, feature_matching
 from huenet.baselines.color_gan import (
     ColorCritic,
     ColorGANConfig,
@@ -30,6 +30,7 @@ from huenet.baselines.feature_matching import (
     octave_features,
     octave_weights,
 )
+from huenet.color import mean_color, parse_color
 from huenet.photos import sample_photo
 from tests.helpers import synthetic_pairs
 

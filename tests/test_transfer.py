@@ -15,13 +15,14 @@ import torch
 from PIL import Image
 
 import huenet
-from huenet.api import MIN_SIDE, TransferError, _reflect_pad, read_rgb, register_method, to_image
-from huenet.baselines import mean_color
+from huenet.api import MIN_SIDE, TransferError, read_rgb, register_method, to_image
 from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, save_color_gan
-from huenet.color import rgb_to_hsv
-from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb, save_generator
+from huenet.cli import main
+from huenet.color import mean_color, rgb_to_hsv
+from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb, reflect_pad, save_generator
 
 transfer_module = importlib.import_module("huenet.api")
+registry_module = importlib.import_module("huenet.methods")
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -146,7 +147,7 @@ def test_huenet_is_the_generator_painting_the_source(model_path: Path) -> None:
 
 def test_reflect_padding_larger_than_the_image_matches_numpy() -> None:
     x = torch.arange(16 * 20, dtype=torch.float32).view(1, 1, 16, 20)
-    padded, (rows, cols) = _reflect_pad(x, 64)  # 48 and 44 pixels to add to sides of 16 and 20: several rounds
+    padded, (rows, cols) = reflect_pad(x, 64)  # 48 and 44 pixels to add to sides of 16 and 20: several rounds
     assert padded.shape[-2:] == (64, 64)
     torch.testing.assert_close(padded[..., rows, cols], x)
     np.testing.assert_array_equal(padded[0, 0].numpy(), np.pad(x[0, 0].numpy(), ((24, 24), (22, 22)), mode="reflect"))
@@ -221,7 +222,7 @@ def _bad_input(tmp_path: Path, case: str, model_path: Path) -> tuple[dict, str]:
     if case == "array shape":
         return {**good, "source": noise(20, 20)[..., :2]}, "H x W x 3"
     if case == "array range":
-        return {**good, "source": noise(20, 20) * 1.0}, r"floats must lie in \[0, 1\]"
+        return {**good, "source": noise(20, 20) * 1.0}, r"array must lie in \[0, 1\], got values in \[0, 255\]"
     if case == "unknown method":
         return {**good, "method": "magic"}, "unknown method 'magic' .*huenet, reinhard, histmatch"
     if case == "model for a method without one":
@@ -265,7 +266,7 @@ def test_bad_input_raises_a_one_line_transfer_error(tmp_path: Path, model_path: 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Methods registered by a test are gone after it."""
-    monkeypatch.setattr(transfer_module, "_METHODS", dict(transfer_module._METHODS))
+    monkeypatch.setattr(registry_module, "_METHODS", dict(registry_module._METHODS))
 
 
 @pytest.mark.usefixtures("registry")
@@ -279,7 +280,7 @@ def test_a_registered_method_gets_its_model_loaded_once(tmp_path: Path) -> None:
 
     register_method("darken", lambda source, target, *, model: source * model, needs_model=True, load_model=load,
                     description="scale the source")
-    assert "darken" in transfer_module.methods()
+    assert "darken" in transfer_module.methods() and transfer_module.get_method("darken").label == "darken"
     for _ in range(2):
         out = huenet.transfer(np.full((20, 20, 3), 200, np.uint8), noise(20, 20), method="darken",
                               model=tmp_path / "gain.txt")
@@ -287,3 +288,35 @@ def test_a_registered_method_gets_its_model_loaded_once(tmp_path: Path) -> None:
     assert len(loads) == 1
     with pytest.raises(ValueError, match="already registered"):
         register_method("darken", lambda source, target: source)
+
+
+def test_the_folder_loop_paints_with_the_painter_of_transfer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``huenet transfer FOLDER`` goes through ``huenet.api``: one painter for the folder, the one that
+    ``huenet.transfer`` makes for each call, so a file of the folder comes out as ``huenet.transfer`` paints it."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.fromarray(noise(20, 24, i)).save(photos / f"{i}.png")
+    Image.fromarray(noise(30, 30, 9)).save(tmp_path / "target.png")
+    calls = []
+    real_painter = transfer_module.painter
+
+    def counting_painter(*args, **kwargs):
+        calls.append(kwargs["method"])
+        paint = real_painter(*args, **kwargs)
+
+        def counted(source):
+            calls.append(Path(source).name)
+            return paint(source)
+
+        return counted
+
+    monkeypatch.setattr(transfer_module, "painter", counting_painter)
+    assert main(["transfer", str(photos), str(tmp_path / "target.png"), "-o", str(tmp_path / "out"),
+                 "--method", "reinhard"]) == 0
+    assert calls == ["reinhard", "0.png", "1.png", "2.png"]
+    for i in range(3):
+        expected = huenet.transfer(photos / f"{i}.png", tmp_path / "target.png", method="reinhard")
+        with Image.open(tmp_path / "out" / f"{i}.png") as written:
+            np.testing.assert_array_equal(np.asarray(written), np.asarray(expected))
+    assert calls[4:] == ["reinhard", "0.png"] + ["reinhard", "1.png"] + ["reinhard", "2.png"]

@@ -8,8 +8,8 @@
 """
 
 from huenet.baselines.color_gan import color_gan
-from huenet.baselines.feature_matching import feature_matching, mean_color, parse_color
+from huenet.baselines.feature_matching import feature_matching
 from huenet.baselines.histmatch import hue_histogram_matching
 from huenet.baselines.reinhard import reinhard
 
-__all__ = ["reinhard", "hue_histogram_matching", "feature_matching", "color_gan", "mean_color", "parse_color"]
+__all__ = ["reinhard", "hue_histogram_matching", "feature_matching", "color_gan"]

@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from huenet.baselines.checks import check_rgb, target_colors
+from huenet.checks import check_rgb, target_colors
 from huenet.color import hsv_to_rgb
 from huenet.loop import config_from_dict, defining, not_defining, run_identity, train_resumably
 from huenet.models import load_network, save_network

@@ -85,7 +85,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
@@ -95,7 +94,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from huenet.baselines.checks import check_rgb, target_colors
+from huenet.checks import check_rgb, target_colors
+from huenet.color import mean_color
 from huenet.nets.efficientnet_lite0 import EfficientNetLite0Blocks, load_pretrained
 
 __all__ = [
@@ -103,8 +103,6 @@ __all__ = [
     "DEFAULT_LAYERS",
     "OCTAVE_DECAY",
     "LossWeights",
-    "parse_color",
-    "mean_color",
     "color_loss",
     "box_blur",
     "blur_loss",
@@ -131,26 +129,6 @@ _SQRT_EPS = 1e-6  # below this |x|, sqrt|x| is continued linearly: finite gradie
 
 
 # ------------------------------------------------------------------ colours
-
-
-_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
-
-
-def parse_color(spec: str) -> Tensor:
-    """``'#aabbcc'`` (or ``'aabbcc'``) -> ``(3,)`` float32 RGB in [0, 1], e.g. ``'#ff8000'`` -> ``(1, 0.502, 0)``."""
-    if not isinstance(spec, str):
-        raise ValueError(f"colour must be a string like '#aabbcc', got {type(spec).__name__}")
-    match = _HEX.fullmatch(spec.strip())
-    if match is None:
-        raise ValueError(f"colour must be 6 hex digits like '#aabbcc', got {spec!r}")
-    digits = match.group(1)
-    return torch.tensor([int(digits[i : i + 2], 16) for i in (0, 2, 4)], dtype=torch.float32) / 255.0
-
-
-def mean_color(rgb: Tensor) -> Tensor:
-    """Mean RGB colour of each image: ``(B, 3, H, W)`` -> ``(B, 3)``."""
-    check_rgb(rgb, "rgb")
-    return rgb.mean((2, 3))
 
 
 def color_loss(image: Tensor, target_color: Tensor) -> Tensor:
@@ -450,7 +428,7 @@ def feature_matching(
         source: ``(B, 3, H, W)`` RGB in [0, 1], any size; ``I_0`` and the start point.
             The images of a batch are optimised together but independently
             (the loss is a sum of per-image terms).
-        target_color: ``(B, 3)``, ``(1, 3)`` or ``(3,)`` RGB in [0, 1] (e.g. ``parse_color('#3366cc')``).
+        target_color: ``(B, 3)``, ``(1, 3)`` or ``(3,)`` RGB in [0, 1] (e.g. ``huenet.color.parse_color('#3366cc')``).
         steps: optimiser steps (L-BFGS: loss evaluations).
         lr: Adam's learning rate, in pixel units (``clip``) or logits (``logit``).
         layers: feature layers (default ``DEFAULT_LAYERS[network]``).

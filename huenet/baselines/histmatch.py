@@ -31,7 +31,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from huenet.baselines.checks import check_source_target
+from huenet.checks import check_source_target
 from huenet.color import hsv_to_rgb, rgb_to_hsv
 
 __all__ = ["hue_histogram_matching", "match_cyclic"]

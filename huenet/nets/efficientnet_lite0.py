@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from huenet.metrics import check_unit_images
+from huenet.checks import check_unit_images
 
 __all__ = ["EfficientNetLite0", "load_pretrained", "normalize", "FeatureExtractor", "EfficientNetLite0Blocks"]
 
