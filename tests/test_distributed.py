@@ -30,6 +30,10 @@ class _TwinHalves:
 
     def __init__(self) -> None:
         self.pairs = synthetic_pairs()
+        self.crop_size = self.pairs.crop_size
+
+    def fingerprint(self) -> str:  # a checkpoint records what the run trained on (huenet.loop.run_identity)
+        return "twin halves " + self.pairs.fingerprint()
 
     def batches(self, batch_size: int, start: int = 0):
         for half in self.pairs.batches(batch_size // 2, start):
