@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from reporting import write_report
 
-from huenet.baselines import feature_matching
 from huenet.baselines.color_gan import color_distance
+from huenet.baselines.feature_matching import feature_matching
 from huenet.color import mean_color
 from huenet.machine import benchmark_footer
 

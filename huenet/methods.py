@@ -34,8 +34,10 @@ from typing import Any
 
 from torch import Tensor
 
-from huenet.baselines import color_gan, feature_matching, hue_histogram_matching, reinhard
-from huenet.baselines.color_gan import load_color_gan
+from huenet.baselines.color_gan import color_gan, load_color_gan
+from huenet.baselines.feature_matching import feature_matching
+from huenet.baselines.histmatch import hue_histogram_matching
+from huenet.baselines.reinhard import reinhard
 from huenet.color import mean_color
 from huenet.images import DEFAULT_MAX_MEGAPIXELS, TransferError, first_line
 from huenet.models import UNetGenerator, inference_generator, load_generator, paint

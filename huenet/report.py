@@ -1,9 +1,9 @@
-"""Table 1's report: the paper's table as data, ``reports/table1.md`` and ``.json``, Figure 6, the claims checked.
+"""Table 1's report: the paper's table as data, ``reports/table1.md`` and ``.json``, the claims checked.
 
 Everything here reads what :mod:`huenet.evaluate` computed: :func:`~huenet.evaluate.score`'s per-pair values
 or a *report*, the ``reports/table1.json`` shape (:func:`table1_report`: :func:`~huenet.evaluate.summarise`'s
 summary of all the pairs, plus ``"feature_matching_subset"``, the summary of feature matching's prefix of them).
-Matplotlib, a dev extra, is imported by :func:`figure6` alone, so ``python -m huenet.report readme``, which
+Nothing here draws (Figure 6 is :func:`huenet.figures.figure6`), so ``python -m huenet.report readme``, which
 rewrites the README's results block from ``reports/table1.json``, needs only the base dependencies.
 
 >>> format_ci({"mean": 0.0542, "ci95": [0.0528, 0.0556]})
@@ -21,19 +21,14 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-    from torch import Tensor
 
 __all__ = [
     "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "TITLES", "format_ci", "markdown_table", "headline",
     "table1_report", "summary_table", "seven_pairs", "closer_to_target", "mi_ties_to_source", "beats_reinhard_on_emd",
     "paper_tar_src_is_non_cyclic", "claims", "source_vs_target", "method_means", "table1_markdown", "write_table1",
-    "figure6", "readme_block", "readme_results", "update_readme", "main",
+    "readme_block", "readme_results", "update_readme", "main",
 ]
 
 PAPER_CITATION = (
@@ -244,36 +239,6 @@ def write_table1(report_dir: str | os.PathLike, report: Mapping, scores: Mapping
     (report_dir / "table1.json").write_text(json.dumps(report, indent=1) + "\n")
     (report_dir / "metrics" / "table1.json").write_text(json.dumps(headline(report), indent=1) + "\n")
     (report_dir / "table1.md").write_text(table1_markdown(report, scores, crop_size=crop_size))
-
-
-def figure6(source: Tensor, target: Tensor, outputs: Mapping[str, Tensor], labels: Mapping[str, str] | None = None,
-            rows: Sequence[int] | None = None) -> Figure:
-    """The paper's Figure 6 grid: a row per pair; source, target, then each method's output.
-
-    Args:
-        source, target: ``(N, 3, H, W)`` RGB in [0, 1].
-        outputs: method name -> ``(n, 3, H, W)`` RGB outputs of the first ``n`` pairs, ``n`` above every row.
-        labels: method name -> column title (:func:`huenet.evaluate.labels`); a name without one is its title.
-        rows: the pairs shown, all by default.
-    """
-    import matplotlib.pyplot as plt  # a dev extra: only drawing needs it, not the rest of the report
-
-    rows = list(range(source.shape[0])) if rows is None else list(rows)
-    labels = dict(labels or {})
-    columns = [("source", source), ("target", target)] + [(labels.get(k, k), v) for k, v in outputs.items()]
-    fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.6 * len(columns), 1.6 * len(rows)), squeeze=False)
-    for i, r in enumerate(rows):
-        for j, (title, images) in enumerate(columns):
-            ax = axes[i, j]
-            ax.imshow(images[r].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(title, fontsize=9)
-            if j == 0:
-                ax.set_ylabel(str(i + 1))
-    fig.tight_layout()
-    return fig
 
 
 def readme_block(report: Mapping) -> str:

@@ -6,9 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from huenet.baselines import hue_histogram_matching, reinhard
-from huenet.baselines.histmatch import match_cyclic
-from huenet.baselines.reinhard import EPS, rgb_to_lab
+from huenet.baselines.histmatch import hue_histogram_matching, match_cyclic
+from huenet.baselines.reinhard import EPS, reinhard, rgb_to_lab
 from huenet.color import rgb_to_hsv
 from huenet.metrics import hue_emd
 from huenet.photos import sample_photo

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from huenet.baselines import hue_histogram_matching, reinhard
+from huenet.baselines.histmatch import hue_histogram_matching
+from huenet.baselines.reinhard import reinhard
 from huenet.color import hsv_to_rgb, rgb_to_hsv
 from huenet.context import MIN_VARIANCE, context_dependence, hue_residuals, mean_over_defined
 from huenet.photos import sample_photo

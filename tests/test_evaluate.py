@@ -13,8 +13,7 @@ import pytest
 import torch
 
 import huenet
-from huenet.baselines import color_gan
-from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, load_color_gan, save_color_gan
+from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, color_gan, load_color_gan, save_color_gan
 from huenet.cli import build_parser
 from huenet.color import mean_color
 from huenet.evaluate import Row, apply_method, labels, score, summarise, table1_rows

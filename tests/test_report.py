@@ -20,7 +20,6 @@ from huenet.report import (
     beats_reinhard_on_emd,
     claims,
     closer_to_target,
-    figure6,
     headline,
     main,
     mi_ties_to_source,
@@ -133,20 +132,6 @@ def test_write_table1_writes_the_json_the_metrics_and_the_markdown(tmp_path: Pat
     assert "1000 fixed-seed test pairs at 64 px" in markdown and claims(report) in markdown
 
 
-def test_figure6_draws_a_row_per_pair_and_a_column_per_image():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    images = torch.rand(3, 3, 8, 8)
-    fig = figure6(images, images, {"huenet": images, "reinhard": images[:2]}, {"huenet": "Hue-Net"}, rows=[0, 1])
-    assert len(fig.axes) == 2 * 4
-    assert [ax.get_title() for ax in fig.axes[:4]] == ["source", "target", "Hue-Net", "reinhard"]
-
-
-class ReadmeShowsTheCommittedRun(UserWarning):
-    """reports/table1.json is this machine's run, README.md still shows the committed one's numbers."""
-
-
 def _committed(root: Path, path: str) -> str | None:
     """``path`` as committed at ``HEAD`` of ``root``; None if ``root`` is not the top of a git checkout."""
     if shutil.which("git") is None:
@@ -156,6 +141,10 @@ def _committed(root: Path, path: str) -> str | None:
         return None  # a tarball, or a folder inside some other repository
     return subprocess.run(["git", "-C", str(root), "show", f"HEAD:{path}"], capture_output=True, text=True,
                           check=True).stdout
+
+
+class ReadmeShowsTheCommittedRun(UserWarning):
+    """reports/table1.json is this machine's run, README.md still shows the committed one's numbers."""
 
 
 def check_readme(root: Path) -> None:

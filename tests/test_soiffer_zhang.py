@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from huenet.baselines import color_gan, feature_matching
 from huenet.baselines.color_gan import (
     ColorCritic,
     ColorGANConfig,
     ColorGenerator,
     color_distance,
+    color_gan,
     gradient_penalty,
     load_color_gan,
     train_color_gan,
@@ -25,6 +25,7 @@ from huenet.baselines.feature_matching import (
     color_variance,
     color_variance_loss,
     feature_loss,
+    feature_matching,
     gaussian_downsample,
     load_feature_network,
     octave_features,

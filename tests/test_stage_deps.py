@@ -76,6 +76,6 @@ def test_dvc_yaml_and_the_reruns_table_are_what_the_generator_writes() -> None:
 def test_the_training_fingerprints_leave_out_what_only_scores_plots_or_paints() -> None:
     for module in TRAINED_BY.values():
         closure = module_closure(module)
-        assert {"huenet/cli.py", "huenet/api.py", "huenet/report.py", "huenet/figures.py",
+        assert {"huenet/cli.py", "huenet/api.py", "huenet/report.py", "huenet/figures.py", "huenet/metrics.py",
                 "huenet/evaluate.py"}.isdisjoint(closure), module
     assert "huenet/train.py" in module_closure("huenet.train")

@@ -113,7 +113,7 @@ def test_feature_matching_reaches_the_given_colour_or_the_targets_mean() -> None
 
 
 def test_color_gan_is_its_generator_at_the_given_colour(color_gan_path: Path) -> None:
-    from huenet.baselines import color_gan
+    from huenet.baselines.color_gan import color_gan
 
     source = noise(21, 30)
     out = huenet.transfer(source, color="#204060", method="color-gan", model=color_gan_path)
