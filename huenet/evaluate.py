@@ -22,8 +22,11 @@ import torch
 from torch import Tensor
 
 from huenet.color import hsv_to_rgb
+from huenet.context import context_dependence
 from huenet.data.cache import ImageCache
 from huenet.data.pairs import PairDataset
+from huenet.edges import edge_ssim
+from huenet.kid import kernel_inception_distance
 from huenet.methods import BoundMethod, bind, get_method
 from huenet.metrics import (
     bootstrap_ci,
@@ -34,9 +37,17 @@ from huenet.metrics import (
     realism_fd,
 )
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
+from huenet.rgbuv import rgbuv_hellinger
 
 __all__ = ["Row", "table1_rows", "labels", "PairFn", "apply_method", "score", "summarise", "fixed_pairs",
            "hue_spread"]
+
+# KID's subsets (Binkowski et al. 2018): 100 draws of at most 500 images from each side, so that the spread comes
+# from both the outputs and the reference even where one of them has fewer images than a subset would take.
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 500
+# Context dependence is scored at the coarse scale: per-pixel hue noise averages out over 4 x 4 blocks,
+# painting by region does not (huenet.context).
+CONTEXT_SCALE = 4
 
 PairFn = Callable[[Tensor, Tensor], Tensor]
 """``(source_rgb, target_rgb) -> output_rgb`` on batches of pairs, e.g. :meth:`Row.load`'s."""
@@ -97,6 +108,12 @@ def apply_method(method: PairFn, source: Tensor, target: Tensor, batch_size: int
     return torch.cat(chunks)
 
 
+def _realism(feats: np.ndarray, real_feats: np.ndarray) -> dict:
+    """FD and KID (mean and spread over subsets) of one image set against the reference set."""
+    kid, spread = kernel_inception_distance(feats, real_feats, subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE)
+    return {"realism_fd": realism_fd(feats, real_feats), "realism_kid": {"mean": kid, "std": spread}}
+
+
 def score(
     source: Tensor,
     target: Tensor,
@@ -107,28 +124,33 @@ def score(
     real_features: np.ndarray | None = None,
     image_features: Mapping[str, np.ndarray] | None = None,
 ) -> dict:
-    """Per-pair metrics of every method, plus one realism distance per method.
+    """Per-pair metrics of every method, plus its realism distances (FD and KID) to a reference set.
 
     Args:
         source, target: ``(N, 3, H, W)`` RGB pairs.
         outputs: method name -> ``(n, 3, H, W)`` RGB outputs for the first ``n <= N`` pairs (a
             method too slow for all of them, e.g. feature matching, is scored on a prefix).
-        features: EfficientNet-Lite0 features; with ``real`` it adds ``realism_fd``.
-        real: ``(M, 3, H', W')`` real test images, the reference set of the realism distance.
+        features: EfficientNet-Lite0 features; with ``real`` it adds the realism distances.
+        real: ``(M, 3, H', W')`` real images that are not the sources (notebook 05: training images), the
+            reference set of the realism distances.
         real_features: ``features(real)``, computed once by a caller that scores several times.
         image_features: ``"sources"`` and method names -> the features of those images (or of
             longer runs of them: the first rows are used), computed once by a caller that also
             scores a prefix of the pairs.
 
     Returns:
-        ``{"emd_tar_src": (N,), "emd_tar_src_linear": (N,), "rel_mi_src_tar": (N,), "methods": {name:
-        {"emd_tar_out": (N,), "emd_tar_out_linear": (N,), "rel_mi_src_out": (N,), "ssim": (N,),
-        "realism_fd": float}}}`` (``(n,)`` for a prefix), plus ``"realism_fd_sources"``: the distance of
-        the untouched sources, the floor a method can reach. ``_linear``: the non-cyclic W1. A
-        Frechet distance from fewer outputs is biased upwards: compare a prefix's at equal ``n``.
+        ``{"emd_tar_src": (N,), "emd_tar_src_linear": (N,), "rel_mi_src_tar": (N,), "rgbuv_src_tar": (N,),
+        "methods": {name: {"emd_tar_out": (N,), "emd_tar_out_linear": (N,), "rel_mi_src_out": (N,), "ssim": (N,),
+        "rgbuv_out_tar": (N,), "edge_ssim": (N,), "context": (N,), "realism_fd": float, "realism_kid": {"mean",
+        "std"}}}}`` (``(n,)`` for a prefix), plus ``"realism_sources"``: the distances of the untouched sources,
+        the floor a method can reach. ``_linear``: the non-cyclic W1; ``rgbuv``: the RGB-uv Hellinger
+        distance (:mod:`huenet.rgbuv`); ``edge_ssim``: :mod:`huenet.edges`; ``context``: the coarse context
+        dependence (:mod:`huenet.context`, NaN for an undefined pair). A Frechet distance from fewer outputs
+        is biased upwards: compare a prefix's at equal ``n``.
     """
     result: dict = {"emd_tar_src": hue_emd(target, source), "emd_tar_src_linear": hue_emd(target, source, cyclic=False),
-                    "rel_mi_src_tar": hue_relative_mi(source, target), "methods": {}}
+                    "rel_mi_src_tar": hue_relative_mi(source, target), "rgbuv_src_tar": rgbuv_hellinger(source, target),
+                    "methods": {}}
     real_feats = real_features
     if real_feats is None and features is not None and real is not None:
         real_feats = features(real)
@@ -138,23 +160,36 @@ def score(
         return known[name][: len(images)] if name in known else features(images)  # type: ignore[misc]
 
     if real_feats is not None and features is not None:
-        result["realism_fd_sources"] = realism_fd(features_of("sources", source), real_feats)
+        result["realism_sources"] = _realism(features_of("sources", source), real_feats)
     for name, out in outputs.items():
         if out.shape[1:] != source.shape[1:] or not 1 <= out.shape[0] <= source.shape[0]:
             raise ValueError(f"method {name!r} returned {tuple(out.shape)}, expected {tuple(source.shape)} "
                              "or a prefix of it")
         n = out.shape[0]
         scores = {"emd_tar_out": hue_emd(target[:n], out), "emd_tar_out_linear": hue_emd(target[:n], out, cyclic=False),
-                  "rel_mi_src_out": hue_relative_mi(source[:n], out), "ssim": grey_ssim(source[:n], out)}
+                  "rel_mi_src_out": hue_relative_mi(source[:n], out), "ssim": grey_ssim(source[:n], out),
+                  "rgbuv_out_tar": rgbuv_hellinger(out, target[:n]), "edge_ssim": edge_ssim(source[:n], out),
+                  "context": context_dependence(source[:n], out, scale=CONTEXT_SCALE)}
         if real_feats is not None and features is not None:
-            scores["realism_fd"] = realism_fd(features_of(name, out), real_feats)
+            scores |= _realism(features_of(name, out), real_feats)
         result["methods"][name] = scores
     return result
 
 
 def _ci(values: np.ndarray, n_boot: int, seed: int) -> dict:
-    mean, lo, hi = bootstrap_ci(values, n_boot=n_boot, seed=seed)
-    return {"mean": round(mean, 4), "ci95": [round(lo, 4), round(hi, 4)]}
+    """Mean and bootstrap 95% CI over the defined (non-NaN) pairs; their count where some are undefined."""
+    values = np.asarray(values, dtype=np.float64)
+    defined = values[~np.isnan(values)]
+    if defined.size == 0:
+        return {"mean": None, "ci95": [None, None], "defined": 0}
+    mean, lo, hi = bootstrap_ci(defined, n_boot=n_boot, seed=seed)
+    entry = {"mean": round(mean, 4), "ci95": [round(lo, 4), round(hi, 4)]}
+    return entry if defined.size == values.size else entry | {"defined": int(defined.size)}
+
+
+def _rounded_realism(entry: Mapping) -> dict:
+    return {"realism_fd": round(entry["realism_fd"], 2),
+            "realism_kid": {k: round(float(v), 5) for k, v in entry["realism_kid"].items()}}
 
 
 def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
@@ -164,15 +199,17 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
         "emd_tar_src": _ci(scores["emd_tar_src"], n_boot, seed),
         "emd_tar_src_linear": _ci(scores["emd_tar_src_linear"], n_boot, seed),
         "rel_mi_src_tar": _ci(scores["rel_mi_src_tar"], n_boot, seed),
+        "rgbuv_src_tar": _ci(scores["rgbuv_src_tar"], n_boot, seed),
         "methods": {},
     }
-    if "realism_fd_sources" in scores:
-        summary["realism_fd_sources"] = round(scores["realism_fd_sources"], 2)
+    if "realism_sources" in scores:
+        summary["realism_sources"] = _rounded_realism(scores["realism_sources"])
+        summary["kid_subsets"] = [KID_SUBSETS, KID_SUBSET_SIZE]
     for name, values in scores["methods"].items():
         entry: dict = {"pairs": int(len(values["emd_tar_out"]))}
-        entry |= {k: _ci(v, n_boot, seed) for k, v in values.items() if k != "realism_fd"}
+        entry |= {k: _ci(v, n_boot, seed) for k, v in values.items() if not k.startswith("realism_")}
         if "realism_fd" in values:
-            entry["realism_fd"] = round(values["realism_fd"], 2)
+            entry |= _rounded_realism(values)
         summary["methods"][name] = entry
     return summary
 

@@ -27,7 +27,8 @@ import numpy as np
 __all__ = [
     "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "TITLES", "format_ci", "markdown_table", "headline",
     "table1_report", "summary_table", "seven_pairs", "closer_to_target", "mi_ties_to_source", "beats_reinhard_on_emd",
-    "paper_tar_src_is_non_cyclic", "claims", "source_vs_target", "method_means", "table1_markdown", "write_table1",
+    "paper_tar_src_is_non_cyclic", "not_a_colour_map", "COLUMNS", "README_COLUMNS", "format_kid", "claims",
+    "source_vs_target", "method_means", "table1_markdown", "write_table1",
     "readme_block", "readme_results", "update_readme", "main",
 ]
 
@@ -65,10 +66,15 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
 
 
 def headline(summary: Mapping) -> dict:
-    """The few flat numbers per method that DVC shows as metrics: EMD (cyclic), relative MI, grey SSIM, realism FD."""
-    return {name: {"emd": entry["emd_tar_out"]["mean"], "mi": entry["rel_mi_src_out"]["mean"],
-                   "ssim": entry["ssim"]["mean"], **({"fd": entry["realism_fd"]} if "realism_fd" in entry else {})}
-            for name, entry in summary["methods"].items()}
+    """The flat numbers per method that DVC shows as metrics: EMD (cyclic), relative MI, grey SSIM, RGB-uv
+    Hellinger, edge SSIM, coarse context dependence, and the realism FD and KID."""
+    def flat(entry: Mapping) -> dict:
+        realism = {"fd": entry["realism_fd"], "kid": entry["realism_kid"]["mean"]} if "realism_fd" in entry else {}
+        return {"emd": entry["emd_tar_out"]["mean"], "mi": entry["rel_mi_src_out"]["mean"],
+                "ssim": entry["ssim"]["mean"], "rgbuv": entry["rgbuv_out_tar"]["mean"],
+                "edge_ssim": entry["edge_ssim"]["mean"], "context": entry["context"]["mean"], **realism}
+
+    return {name: flat(entry) for name, entry in summary["methods"].items()}
 
 
 def table1_report(summary: Mapping, subset: Mapping) -> dict:
@@ -76,13 +82,39 @@ def table1_report(summary: Mapping, subset: Mapping) -> dict:
     return dict(summary) | {"feature_matching_subset": subset}
 
 
-def summary_table(summary: Mapping) -> str:
-    """One row per method: its pairs, mean [95% CI] of each metric, and the realism distance (Markdown)."""
-    header = ["method", "pairs", "EMD TAR-OUT", "EMD TAR-OUT (non-cyclic)", "rel. MI SRC-OUT", "grey SSIM SRC-OUT",
-              "realism FD (EffNet-Lite0)"]
-    rows = [[name, entry["pairs"], format_ci(entry["emd_tar_out"]), format_ci(entry["emd_tar_out_linear"]),
-             format_ci(entry["rel_mi_src_out"]), format_ci(entry["ssim"]),
-             f"{entry['realism_fd']:.1f}" if "realism_fd" in entry else ""]
+# Table 1's columns: key of a method's summary entry -> title. The README shows the short list.
+COLUMNS = {"emd_tar_out": "EMD TAR-OUT", "emd_tar_out_linear": "EMD TAR-OUT (non-cyclic)",
+           "rel_mi_src_out": "rel. MI SRC-OUT", "ssim": "grey SSIM SRC-OUT", "edge_ssim": "edge SSIM SRC-OUT",
+           "rgbuv_out_tar": "RGB-uv Hellinger OUT-TAR", "context": "context dependence (4 x 4)",
+           "realism_kid": "KID x 1000 (EffNet-Lite0)", "realism_fd": "FD (EffNet-Lite0)"}
+README_COLUMNS = ("emd_tar_out", "rel_mi_src_out", "ssim", "edge_ssim", "rgbuv_out_tar", "context", "realism_kid")
+
+
+def format_kid(entry: Mapping) -> str:
+    """KID x 1000, mean +- the standard deviation over its subsets.
+
+    >>> format_kid({"mean": 0.01234, "std": 0.00101})
+    '12.3 ± 1.0'
+    """
+    return f"{1000 * entry['mean']:.1f} ± {1000 * entry['std']:.1f}"
+
+
+def _cell(entry: Mapping, key: str) -> str:
+    if key not in entry:
+        return ""
+    value = entry[key]
+    if key == "realism_fd":
+        return f"{value:.1f}"
+    if key == "realism_kid":
+        return format_kid(value)
+    text = format_ci(value) if value["mean"] is not None else "undefined"
+    return f"{text} ({value['defined']} defined)" if "defined" in value else text
+
+
+def summary_table(summary: Mapping, columns: Sequence[str] = tuple(COLUMNS)) -> str:
+    """One row per method: its pairs, mean [95% CI] of each metric, the realism distances (Markdown)."""
+    header = ["method", "pairs", *(COLUMNS[key] for key in columns)]
+    rows = [[name, entry["pairs"], *(_cell(entry, key) for key in columns)]
             for name, entry in summary["methods"].items()]
     return markdown_table(header, rows)
 
@@ -133,6 +165,17 @@ def beats_reinhard_on_emd(report: Mapping) -> bool:
     return methods["huenet"]["emd_tar_out"]["mean"] < methods["reinhard"]["emd_tar_out"]["mean"]
 
 
+def not_a_colour_map(report: Mapping) -> bool:
+    """Beyond the paper (its section 3): Hue-Net's coarse context dependence has its interval wholly above both
+    colour maps' (Reinhard, hue histogram matching): what it paints is not one colour -> hue map of the source."""
+    methods = report["methods"]
+    hue_net = methods["huenet"]["context"]
+    if hue_net["mean"] is None:
+        return False
+    return all(methods[k]["context"]["mean"] is not None and _below(methods[k]["context"], hue_net)
+               for k in ("reinhard", "histmatch"))
+
+
 def paper_tar_src_is_non_cyclic(report: Mapping) -> bool:
     """Whether the paper's mean EMD TAR-SRC is nearer our non-cyclic W1 of the pairs than our cyclic one.
 
@@ -179,10 +222,15 @@ def claims(report: Mapping) -> str:
         f"**Beyond the paper: Soiffer & Zhang's systems** aim at the target's mean colour, not its hue histogram. "
         f"On the first {subset['pairs']} pairs feature matching reaches EMD {mean(fm, 'emd_tar_out')} (Hue-Net "
         f"{mean(hue_net_k, 'emd_tar_out')}), grey SSIM {mean(fm, 'ssim')} (Hue-Net {mean(hue_net_k, 'ssim')}) and "
-        f"realism FD {fm['realism_fd']:.1f} (Hue-Net {hue_net_k['realism_fd']:.1f}, the untouched sources "
-        f"{subset['realism_fd_sources']:.1f}). On all {report['pairs']} pairs the colour GAN reaches EMD "
-        f"{mean(gan, 'emd_tar_out')}, grey SSIM {mean(gan, 'ssim')} and FD {gan['realism_fd']:.1f} (Hue-Net "
-        f"{hue_net['realism_fd']:.1f}).",
+        f"KID x 1000 {format_kid(fm['realism_kid'])} (Hue-Net {format_kid(hue_net_k['realism_kid'])}, the untouched "
+        f"sources {format_kid(subset['realism_sources']['realism_kid'])}). On all {report['pairs']} pairs the colour "
+        f"GAN reaches EMD {mean(gan, 'emd_tar_out')}, grey SSIM {mean(gan, 'ssim')} and KID x 1000 "
+        f"{format_kid(gan['realism_kid'])} (Hue-Net {format_kid(hue_net['realism_kid'])}).",
+        f"**Beyond the paper: the painting is not a colour map** (section 3: the insect painted apart from the "
+        f"petals). {supported(not_a_colour_map(report))}: the share of the output's hue variance that no map of the "
+        f"source colour explains, at the 4 x 4 scale, is {_cell(hue_net, 'context')} for Hue-Net against "
+        f"{_cell(reinhard, 'context')} for Reinhard and {_cell(methods['histmatch'], 'context')} for hue histogram "
+        f"matching, two colour maps by construction (without the MI loss: {_cell(no_mi, 'context')}).",
     ]
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
 
@@ -200,12 +248,17 @@ def method_means(report: Mapping) -> str:
     subset = report["feature_matching_subset"]
     return "\n\n".join([
         f"{source_vs_target(report)} EMD TAR-OUT is the cyclic W1, as in the claims; the non-cyclic column is for "
-        "comparison with the paper's printed numbers. Realism FD of the untouched sources: "
-        f"{report['realism_fd_sources']:.1f}.",
+        "comparison with the paper's printed numbers. The realism distances are to real training images, not "
+        "the sources; the untouched sources score FD "
+        f"{report['realism_sources']['realism_fd']:.1f} and KID x 1000 "
+        f"{format_kid(report['realism_sources']['realism_kid'])}. RGB-uv Hellinger SRC-TAR: "
+        f"{format_ci(report['rgbuv_src_tar'])}. Context dependence is undefined for a pair whose output is nearly "
+        "one hue; its count of defined pairs is shown where some are not.",
         summary_table(report),
         f"Feature matching (Soiffer & Zhang 2018, 3.1) optimises every image, so its row is scored on the first "
         f"{subset['pairs']} of the pairs (`pairs` column). Every method on those {subset['pairs']} pairs, the realism "
-        f"distances at equal sample size (untouched sources: {subset['realism_fd_sources']:.1f}); EMD TAR-SRC "
+        f"distances at equal sample size (untouched sources: FD {subset['realism_sources']['realism_fd']:.1f}); "
+        "EMD TAR-SRC "
         f"{format_ci(subset['emd_tar_src'])}:",
         summary_table(subset),
     ])
@@ -222,8 +275,11 @@ def table1_markdown(report: Mapping, scores: Mapping, *, crop_size: int) -> str:
     return "\n\n".join([
         "# Table 1, reproduced",
         f"Generated by `notebooks/05-table1.ipynb` (`dvc repro`). {report['pairs']} fixed-seed test pairs at "
-        f"{crop_size} px; mean [bootstrap 95% CI]. Realism is a Frechet distance on EfficientNet-Lite0 features to "
-        "the real test images, **not comparable to published FID**.",
+        f"{crop_size} px; mean [bootstrap 95% CI]. Realism is a Frechet distance (FD) and a kernel "
+        f"distance (KID, mean ± standard deviation over {report['kid_subsets'][0]} subsets of at most "
+        f"{report['kid_subsets'][1]} images) on EfficientNet-Lite0 features to real training images, **not "
+        "comparable to published FID or KID**. How each metric follows the published one it is named after: "
+        "[docs/metrics.md](../docs/metrics.md).",
         method_means(report),
         f"## Seven pairs, beside the paper's ({PAPER_CITATION})",
         seven_pairs(scores),
@@ -248,7 +304,7 @@ def readme_block(report: Mapping) -> str:
         f"From the committed run of the pipeline: {report['pairs']} fixed-seed test pairs, mean [bootstrap 95% CI] "
         "([reports/table1.md](reports/table1.md), written by notebook 05, also has the seven pairs beside the "
         f"paper's and every method on feature matching's pairs). {source_vs_target(report)}",
-        summary_table(report),
+        summary_table(report, README_COLUMNS),
         "Notebook 05's reading of the paper's claims, from these numbers:",
         claims(report),
         "![Figure 6, reproduced](reports/figures/figure6.png)",

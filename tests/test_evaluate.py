@@ -65,9 +65,11 @@ def test_precomputed_real_features_give_the_same_realism_distance():
     outputs = {"copy": source, "half": source[:4]}
     by_images = score(source, target, outputs, features=features, real=real)
     by_features = score(source, target, outputs, features=features, real_features=features(real))
-    assert by_images["realism_fd_sources"] == by_features["realism_fd_sources"] > 0
+    assert by_images["realism_sources"] == by_features["realism_sources"]
+    assert by_images["realism_sources"]["realism_fd"] > 0
     for name in outputs:
-        assert by_images["methods"][name]["realism_fd"] == by_features["methods"][name]["realism_fd"]
+        for key in ("realism_fd", "realism_kid"):
+            assert by_images["methods"][name][key] == by_features["methods"][name][key]
 
 
 def test_features_computed_once_serve_a_prefix_too():
@@ -88,7 +90,8 @@ def test_features_computed_once_serve_a_prefix_too():
     direct = score(source[:4], target[:4], {k: v[:4] for k, v in outputs.items()}, features=features,
                    real_features=features(source))
     assert prefix["methods"]["copy"]["realism_fd"] == direct["methods"]["copy"]["realism_fd"]
-    assert full["realism_fd_sources"] == full["methods"]["copy"]["realism_fd"]
+    assert full["realism_sources"]["realism_fd"] == full["methods"]["copy"]["realism_fd"]
+    assert full["realism_sources"]["realism_kid"] == full["methods"]["copy"]["realism_kid"]
 
 
 def test_headline_is_flat_per_method_and_has_the_non_cyclic_emd_beside():
@@ -96,10 +99,20 @@ def test_headline_is_flat_per_method_and_has_the_non_cyclic_emd_beside():
     scores = score(source, target, {"copy": source}, features=_MeanColourFeatures(), real=_pairs(12)[0])
     np.testing.assert_allclose(scores["methods"]["copy"]["emd_tar_out_linear"], hue_emd(target, source, cyclic=False))
     summary = summarise(scores, n_boot=50)
-    assert headline(summary) == {"copy": {"emd": summary["methods"]["copy"]["emd_tar_out"]["mean"],
-                                          "mi": summary["methods"]["copy"]["rel_mi_src_out"]["mean"],
-                                          "ssim": summary["methods"]["copy"]["ssim"]["mean"],
-                                          "fd": summary["methods"]["copy"]["realism_fd"]}}
+    copy = summary["methods"]["copy"]
+    assert headline(summary) == {"copy": {"emd": copy["emd_tar_out"]["mean"], "mi": copy["rel_mi_src_out"]["mean"],
+                                          "ssim": copy["ssim"]["mean"], "rgbuv": copy["rgbuv_out_tar"]["mean"],
+                                          "edge_ssim": copy["edge_ssim"]["mean"], "context": copy["context"]["mean"],
+                                          "fd": copy["realism_fd"], "kid": copy["realism_kid"]["mean"]}}
+    assert copy["edge_ssim"]["mean"] == 1.0 and copy["rgbuv_out_tar"]["mean"] == summary["rgbuv_src_tar"]["mean"]
+
+
+def test_the_mean_of_a_score_with_undefined_pairs_is_over_the_defined_ones():
+    from huenet.evaluate import _ci
+
+    assert _ci(np.array([0.1, np.nan, 0.3]), 50, 0) == {"mean": 0.2, "ci95": [0.1, 0.3], "defined": 2}
+    assert _ci(np.array([np.nan]), 50, 0) == {"mean": None, "ci95": [None, None], "defined": 0}
+    assert "defined" not in _ci(np.array([0.1, 0.3]), 50, 0)
 
 
 @pytest.mark.parametrize("module", ["huenet.evaluate", "huenet.report"])

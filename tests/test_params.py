@@ -10,10 +10,11 @@ import yaml
 
 from huenet.baselines.color_gan import ColorGANConfig
 from huenet.params import stage_params
+from huenet.baselines.color_gan import STAGE_KEYS as COLOR_GAN_STAGE_KEYS
 from huenet.train import STAGE_KEYS, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = {"train": (TrainConfig, STAGE_KEYS), "color_gan": (ColorGANConfig, ("eval_pairs",))}
+STAGES = {"train": (TrainConfig, STAGE_KEYS), "color_gan": (ColorGANConfig, COLOR_GAN_STAGE_KEYS)}
 
 
 def _params() -> dict:

@@ -23,6 +23,7 @@ from huenet.report import (
     headline,
     main,
     mi_ties_to_source,
+    not_a_colour_map,
     paper_tar_src_is_non_cyclic,
     readme_block,
     readme_results,
@@ -43,16 +44,21 @@ def _entry(mean: float, half_width: float = 0.01) -> dict:
 
 
 def _summary(pairs: int, emd_tar_src: float = 0.14, huenet_emd: float = 0.05, mi: float = 0.26,
-             no_mi_mi: float = 0.06, reinhard_emd: float = 0.06) -> dict:
+             no_mi_mi: float = 0.06, reinhard_emd: float = 0.06, context: dict | None = None) -> dict:
     """A summary in :func:`huenet.evaluate.summarise`'s shape, every method present."""
+    context = {"huenet": 0.3, **(context or {})}
+    kid = {"mean": 0.012, "std": 0.001}
     methods = {name: {"pairs": pairs, "emd_tar_out": _entry(0.1), "emd_tar_out_linear": _entry(0.2),
-                      "rel_mi_src_out": _entry(0.2), "ssim": _entry(0.9), "realism_fd": 30.0} for name in METHODS}
+                      "rel_mi_src_out": _entry(0.2), "ssim": _entry(0.9), "edge_ssim": _entry(0.8),
+                      "rgbuv_out_tar": _entry(0.3), "context": _entry(context.get(name, 0.05)),
+                      "realism_fd": 30.0, "realism_kid": kid} for name in METHODS}
     methods["huenet"]["emd_tar_out"] = _entry(huenet_emd)
     methods["huenet"]["rel_mi_src_out"] = _entry(mi)
     methods["huenet-no-mi"]["rel_mi_src_out"] = _entry(no_mi_mi)
     methods["reinhard"]["emd_tar_out"] = _entry(reinhard_emd)
     return {"pairs": pairs, "emd_tar_src": _entry(emd_tar_src), "emd_tar_src_linear": _entry(0.25),
-            "rel_mi_src_tar": _entry(0.04), "methods": methods, "realism_fd_sources": 1.0}
+            "rel_mi_src_tar": _entry(0.04), "rgbuv_src_tar": _entry(0.4), "methods": methods,
+            "realism_sources": {"realism_fd": 1.0, "realism_kid": kid}, "kid_subsets": [100, 500]}
 
 
 def _report(**kwargs) -> dict:
@@ -83,25 +89,39 @@ def test_the_papers_tar_src_reading():
     assert not paper_tar_src_is_non_cyclic(report)
 
 
+def test_the_painting_is_not_a_colour_map_needs_its_interval_above_both_colour_maps():
+    assert not_a_colour_map(_report(context={"huenet": 0.3, "reinhard": 0.05, "histmatch": 0.02}))
+    assert not not_a_colour_map(_report(context={"huenet": 0.3, "reinhard": 0.29}))  # intervals meet
+    assert not not_a_colour_map(_report(context={"huenet": 0.01}))
+    undefined = _report()
+    undefined["methods"]["huenet"]["context"] = {"mean": None, "ci95": [None, None], "defined": 0}
+    assert not not_a_colour_map(undefined)
+
+
 def test_claims_say_what_the_rules_decide():
     text = claims(_report())
     assert text.startswith("1. **Closer to the target.** Supported: EMD TAR-OUT 0.050 [0.040, 0.060]")
     assert "2. **The MI loss ties the output to the source.** Supported" in text
     assert "On hue EMD to the target, yes: 0.050 against 0.060 (the 95% intervals overlap)" in text
-    failing = claims(_report(emd_tar_src=0.05, huenet_emd=0.14, mi=0.06, no_mi_mi=0.26))
-    assert failing.count("Not supported") == 2 and "On hue EMD to the target, no" in failing
+    assert "5. **Beyond the paper: the painting is not a colour map** (section 3: the insect painted apart from the " \
+        "petals). Supported: the share" in text
+    failing = claims(_report(emd_tar_src=0.05, huenet_emd=0.14, mi=0.06, no_mi_mi=0.26, context={"huenet": 0.05}))
+    assert failing.count("Not supported") == 3 and "On hue EMD to the target, no" in failing
 
 
 def test_summary_table_says_how_many_pairs_each_method_had():
     summary = _summary(1000)
     summary["methods"]["feature-matching"]["pairs"] = 200
     del summary["methods"]["color-gan"]["realism_fd"]
+    summary["methods"]["reinhard"]["context"] |= {"defined": 700}
     lines = summary_table(summary).splitlines()
     assert lines[0].startswith("| method | pairs | EMD TAR-OUT |")
     assert [line.split(" | ")[1] for line in lines[2:]] == ["1000"] * 5 + ["200"]
     assert lines[2] == ("| huenet | 1000 | 0.050 [0.040, 0.060] | 0.200 [0.190, 0.210] | 0.260 [0.250, 0.270] "
-                        "| 0.900 [0.890, 0.910] | 30.0 |")
+                        "| 0.900 [0.890, 0.910] | 0.800 [0.790, 0.810] | 0.300 [0.290, 0.310] | 0.300 [0.290, 0.310] "
+                        "| 12.0 ± 1.0 | 30.0 |")
     assert lines[6].endswith("|  |")  # no realism distance: an empty cell
+    assert "| 0.050 [0.040, 0.060] (700 defined) |" in lines[4]  # some pairs without a context score
 
 
 def _scores(n: int = 9) -> dict:
@@ -240,7 +260,8 @@ def test_a_real_summary_fits_the_report():
     subset = summarise(score(source[:4], target[:4], {k: v[:4] for k, v in outputs.items()}), n_boot=20)
     report = table1_report(summarise(scores, n_boot=20), subset)
     for entry in (report, subset):  # score adds realism only with a feature extractor: stand-in values
-        entry["realism_fd_sources"] = 1.0
+        entry["realism_sources"] = {"realism_fd": 1.0, "realism_kid": {"mean": 0.0, "std": 0.0}}
+        entry["kid_subsets"] = [100, 500]
         for values in entry["methods"].values():
-            values["realism_fd"] = 2.0
+            values["realism_fd"], values["realism_kid"] = 2.0, {"mean": 0.1, "std": 0.01}
     assert "| feature-matching | 4 |" in table1_markdown(report, scores, crop_size=16)

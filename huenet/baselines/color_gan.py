@@ -78,6 +78,7 @@ if TYPE_CHECKING:  # huenet.data.pairs pulls in torchvision's datasets (through 
     from huenet.data.pairs import PairDataset
 
 __all__ = [
+    "STAGE_KEYS",
     "ColorGANConfig",
     "ColorGenerator",
     "ColorCritic",
@@ -92,6 +93,8 @@ __all__ = [
 ]
 
 _FORMAT = "huenet-color-gan-1"
+# The keys of params.yaml's color_gan group beside config (notebook 03b reads them).
+STAGE_KEYS = ("eval_pairs", "threads")
 LOSS_COLUMNS = ("step", "loss_d", "wasserstein", "gradient_penalty", "loss_g", "loss_adv", "loss_color",
                 "loss_recon", "seconds")
 _LOGIT_EPS = 1.0 / 512  # half an 8-bit level: keeps logit(0) and logit(1) finite
