@@ -1,0 +1,263 @@
+"""Carry a change computed at a small working size to the full-resolution source, guided by the source.
+
+The networks run at 64-192 px; a photo has millions of pixels. The change the method made at the working size is
+fitted there as a local affine function of the small source's colour (the fast guided filter of He et al., "Guided
+Image Filtering", ECCV 2010 / TPAMI 2013, and He & Sun, "Fast Guided Filter", arXiv:1505.00996, 2015: fit the
+coefficients ``a, b`` at the small size, upsample them bilinearly, apply them to the full-size guide), so the change
+follows the full-size source's edges instead of the working size's pixel grid.
+
+Two routes:
+
+* :func:`lift_hue` for methods that change only the hue (Hue-Net, histogram matching): the hue shift
+  ``d = h_out - h_src`` is lifted as the unit vector ``(cos d, sin d)`` (so the red seam at hue 0 = 1 is not
+  averaged into cyan), renormalised by taking its angle, and added to the full source's hue; saturation and value
+  stay the full source's.
+* :func:`lift_rgb` for any other method (e.g. a colour GAN): the RGB change ``output - source`` is lifted the same
+  way and added to the full source. A guided filter of the *change*, not of the output: its regularisation pulls the
+  local model towards "add a constant", which keeps the full-size source's texture, where a guided filter of the
+  output itself would pull it towards "a constant colour" and blur that texture away.
+
+Choices (see ``docs/full_resolution.md``): the guide is the small source's RGB (He's colour guided filter), because
+a colour change's edges are colour edges and many have no luminance step (a red object on a green one of the same
+brightness); ``radius = 2`` working-size pixels (5 x 5 windows) and ``eps = 1e-4`` (a guide standard deviation of
+0.01, 2.5 8-bit levels: variation below that is treated as noise, above it the change may follow the guide).
+The full-size step runs in row tiles, so memory beyond the output grows by a tile, not by the photo.
+
+This is not the bilateral guided upsampling of Chen et al. (SIGGRAPH Asia 2016): that fits affine models in a
+bilateral grid by a global sparse solve; the guided filter is closed-form, local and fits in a few lines.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from huenet.color import check_images, hsv_to_rgb, rgb_to_hsv
+
+__all__ = ["RADIUS", "EPS", "TILE_PIXELS", "shrink", "guided_coefficients", "apply_coefficients", "lift_hue",
+           "lift_rgb"]
+
+RADIUS = 2
+EPS = 1e-4
+# Full-size pixels per tile of the apply step: about 50 MB of float32 temporaries whatever the photo's size.
+TILE_PIXELS = 1 << 18
+
+
+def _check_parameters(radius: int, eps: float) -> None:
+    if isinstance(radius, bool) or not isinstance(radius, int) or radius < 1:
+        raise ValueError(f"radius must be an integer >= 1, got {radius!r}")
+    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+
+
+def _check_triple(source_full: Tensor, source_small: Tensor, output_small: Tensor) -> None:
+    check_images(source_full, "source_full")
+    check_images(source_small, "source_small")
+    check_images(output_small, "output_small")
+    if source_small.shape != output_small.shape:
+        raise ValueError(f"source_small {tuple(source_small.shape)} and output_small {tuple(output_small.shape)} "
+                         "must have the same shape")
+    if source_small.shape[0] != source_full.shape[0]:
+        raise ValueError(f"source_full has {source_full.shape[0]} images but source_small has {source_small.shape[0]}")
+    (h, w), (big_h, big_w) = source_small.shape[-2:], source_full.shape[-2:]
+    if h > big_h or w > big_w:
+        raise ValueError(f"the working size {h}x{w} must not exceed the full size {big_h}x{big_w}")
+
+
+def shrink(image: Tensor, long_side: int) -> Tensor:
+    """Resize so that the longer side is ``long_side`` pixels (antialiased bilinear), never enlarging.
+
+    Args:
+        image: ``(B, 3, H, W)`` RGB in [0, 1].
+        long_side: pixels of the longer side at the working size, >= 1.
+
+    Returns:
+        ``(B, 3, h, w)`` with ``max(h, w) == min(long_side, max(H, W))``, the aspect ratio rounded.
+
+    >>> shrink(torch.rand(1, 3, 300, 400), 64).shape
+    torch.Size([1, 3, 48, 64])
+    """
+    check_images(image, "image")
+    if isinstance(long_side, bool) or not isinstance(long_side, int) or long_side < 1:
+        raise ValueError(f"long_side must be an integer >= 1, got {long_side!r}")
+    big_h, big_w = image.shape[-2:]
+    scale = long_side / max(big_h, big_w)
+    if scale >= 1:
+        return image.clone()
+    size = (max(1, round(big_h * scale)), max(1, round(big_w * scale)))
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0.0, 1.0)
+
+
+def _box(x: Tensor, radius: int) -> Tensor:
+    """Mean over the ``(2r+1)^2`` window, clipped at the border and divided by the pixels inside (He's ``N``)."""
+    return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+
+
+def guided_coefficients(guide: Tensor, p: Tensor, radius: int = RADIUS, eps: float = EPS) -> tuple[Tensor, Tensor]:
+    """Fit the colour guided filter ``q = a . I + b`` of ``p`` on ``guide`` and average it over the windows.
+
+    Computed in float64 (the 3 x 3 solves are at the working size, so that costs nothing that matters).
+
+    Args:
+        guide: ``(B, C, h, w)`` guide ``I``.
+        p: ``(B, K, h, w)`` the quantity to filter.
+        radius: window radius in pixels (window ``2 radius + 1`` square).
+        eps: regularisation of ``a``, in the guide's squared units.
+
+    Returns:
+        ``a`` of shape ``(B, K * C, h, w)`` (channel ``k * C + c`` multiplies guide channel ``c`` for output ``k``)
+        and ``b`` of shape ``(B, K, h, w)``: the window means of He's Algorithm 1, so that ``q = sum_c a I_c + b``.
+
+    >>> guide = torch.rand(1, 3, 8, 8)
+    >>> a, b = guided_coefficients(guide, guide[:, :1] * 2 + 1)  # p is an affine function of the guide
+    >>> a.shape, b.shape
+    (torch.Size([1, 3, 8, 8]), torch.Size([1, 1, 8, 8]))
+    """
+    if guide.ndim != 4 or p.ndim != 4 or guide.shape[0] != p.shape[0] or guide.shape[-2:] != p.shape[-2:]:
+        raise ValueError(f"guide (B, C, h, w) and p (B, K, h, w) must agree, got {tuple(guide.shape)} and "
+                         f"{tuple(p.shape)}")
+    _check_parameters(radius, eps)
+    n, c, h, w = guide.shape
+    k = p.shape[1]
+    i, p = guide.to(torch.float64), p.to(torch.float64)
+    mean_i = _box(i, radius)
+    mean_p = _box(p, radius)
+    corr_ii = _box((i.unsqueeze(1) * i.unsqueeze(2)).flatten(1, 2), radius).view(n, c, c, h, w)
+    corr_ip = _box((i.unsqueeze(2) * p.unsqueeze(1)).flatten(1, 2), radius).view(n, c, k, h, w)
+    var_i = corr_ii - mean_i.unsqueeze(1) * mean_i.unsqueeze(2)
+    cov_ip = corr_ip - mean_i.unsqueeze(2) * mean_p.unsqueeze(1)
+    eye = torch.eye(c, dtype=torch.float64) * eps
+    # (B, h, w, C, C) \ (B, h, w, C, K): one small solve per working-size pixel
+    a = torch.linalg.solve(var_i.permute(0, 3, 4, 1, 2) + eye, cov_ip.permute(0, 3, 4, 1, 2))
+    a = a.permute(0, 4, 3, 1, 2)  # (B, K, C, h, w)
+    b = mean_p - (a * mean_i.unsqueeze(1)).sum(2)
+    return _box(a.flatten(1, 2), radius), _box(b, radius)
+
+
+def _linear_taps(out_size: int, in_size: int, start: int, stop: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Source indices and weights of output pixels ``start:stop``, as ``interpolate(align_corners=False)`` has them."""
+    dst = torch.arange(start, stop, dtype=torch.float64)
+    src = ((dst + 0.5) * (in_size / out_size) - 0.5).clamp_min(0.0)
+    lo = src.floor().long().clamp_max(in_size - 1)
+    hi = (lo + 1).clamp_max(in_size - 1)
+    return lo, hi, (src - lo).clamp(0.0, 1.0)
+
+
+def _upsample_rows(x: Tensor, size: tuple[int, int], start: int, stop: int) -> Tensor:
+    """Rows ``start:stop`` of ``interpolate(x, size, mode="bilinear", align_corners=False)``, without the rest.
+
+    Args:
+        x: ``(B, M, h, w)``.
+        size: the full ``(H, W)``.
+
+    Returns:
+        ``(B, M, stop - start, W)`` in ``x``'s dtype.
+    """
+    (h, w), (big_h, big_w) = x.shape[-2:], size
+    lo, hi, t = _linear_taps(big_h, h, start, stop)
+    t = t.to(x.dtype).view(1, 1, -1, 1)
+    rows = x[:, :, lo] * (1 - t) + x[:, :, hi] * t
+    lo, hi, t = _linear_taps(big_w, w, 0, big_w)
+    t = t.to(x.dtype)
+    return rows[..., lo] * (1 - t) + rows[..., hi] * t
+
+
+def apply_coefficients(a: Tensor, b: Tensor, guide: Tensor, start: int, stop: int) -> Tensor:
+    """``q = a . I + b`` on rows ``start:stop`` of the full-size guide, with ``a, b`` upsampled bilinearly.
+
+    Args:
+        a: ``(B, K * C, h, w)`` and b: ``(B, K, h, w)`` from :func:`guided_coefficients`.
+        guide: ``(B, C, H, W)`` full-size guide.
+
+    Returns:
+        ``(B, K, stop - start, W)`` in the guide's dtype.
+
+    >>> guide = torch.rand(1, 3, 8, 8)
+    >>> a, b = guided_coefficients(guide, guide[:, :1] * 2 + 1, eps=1e-9)  # an affine p is reproduced
+    >>> q = apply_coefficients(a, b, guide, 0, 8)
+    >>> bool((q - (guide[:, :1] * 2 + 1)).abs().max() < 1e-4)
+    True
+    """
+    n, c, big_h, big_w = guide.shape
+    k = b.shape[1]
+    coef = _upsample_rows(torch.cat((a, b), 1).to(guide.dtype), (big_h, big_w), start, stop)
+    a_rows = coef[:, : k * c].view(n, k, c, stop - start, big_w)
+    return (a_rows * guide[:, :, start:stop].unsqueeze(1)).sum(2) + coef[:, k * c:]
+
+
+def _tiles(height: int, width: int):
+    rows = max(1, TILE_PIXELS // max(width, 1))
+    for start in range(0, height, rows):
+        yield start, min(height, start + rows)
+
+
+def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, radius: int = RADIUS,
+             eps: float = EPS) -> Tensor:
+    """Apply the hue change ``source_small -> output_small`` to the full-size source.
+
+    Args:
+        source_full: ``(B, 3, H, W)`` RGB in [0, 1].
+        source_small: ``(B, 3, h, w)``, the source resized down (e.g. :func:`shrink`), ``h <= H, w <= W``.
+        output_small: ``(B, 3, h, w)``, the method's output at the working size; only its hue is used.
+        radius: guided-filter window radius, in working-size pixels.
+        eps: guided-filter regularisation (guide is RGB in [0, 1]).
+
+    Returns:
+        ``(B, 3, H, W)``: ``hsv_to_rgb(h_src + d, S_src, V_src)``, ``d`` the lifted hue shift; pixels whose lifted
+        shift is exactly 0 are the source's own values (so an unchanged image comes back bit for bit).
+
+    >>> source = torch.rand(1, 3, 32, 32)
+    >>> small = shrink(source, 8)
+    >>> bool(torch.equal(lift_hue(source, small, small), source))
+    True
+    """
+    _check_triple(source_full, source_small, output_small)
+    _check_parameters(radius, eps)
+    d = 2 * math.pi * (rgb_to_hsv(output_small)[:, 0] - rgb_to_hsv(source_small)[:, 0])
+    a, b = guided_coefficients(source_small, torch.stack((torch.cos(d), torch.sin(d)), 1), radius, eps)
+    out = torch.empty_like(source_full)
+    big_h, big_w = source_full.shape[-2:]
+    for start, stop in _tiles(big_h, big_w):
+        q = apply_coefficients(a, b, source_full, start, stop)
+        # the angle is the renormalisation: the vector's length is irrelevant
+        shift = torch.atan2(q[:, 1], q[:, 0]) / (2 * math.pi)
+        tile = source_full[:, :, start:stop]
+        hsv = rgb_to_hsv(tile)
+        hue = torch.remainder(hsv[:, 0] + shift, 1.0)
+        painted = hsv_to_rgb(torch.stack((hue, hsv[:, 1], hsv[:, 2]), 1))
+        out[:, :, start:stop] = torch.where((shift == 0).unsqueeze(1), tile, painted)
+    return out
+
+
+def lift_rgb(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, radius: int = RADIUS,
+             eps: float = EPS) -> Tensor:
+    """Apply the RGB change ``source_small -> output_small`` to the full-size source.
+
+    Args:
+        source_full: ``(B, 3, H, W)`` RGB in [0, 1].
+        source_small: ``(B, 3, h, w)``, the source resized down, ``h <= H, w <= W``.
+        output_small: ``(B, 3, h, w)``, any method's output at the working size.
+        radius: guided-filter window radius, in working-size pixels.
+        eps: guided-filter regularisation.
+
+    Returns:
+        ``(B, 3, H, W)``: ``clip(source_full + q)``, ``q`` the guided-filter lift of ``output_small - source_small``.
+
+    >>> source = torch.rand(1, 3, 32, 32)
+    >>> small = shrink(source, 8)
+    >>> bool(torch.equal(lift_rgb(source, small, small), source))
+    True
+    """
+    _check_triple(source_full, source_small, output_small)
+    _check_parameters(radius, eps)
+    a, b = guided_coefficients(source_small, output_small.to(torch.float64) - source_small.to(torch.float64),
+                               radius, eps)
+    out = torch.empty_like(source_full)
+    big_h, big_w = source_full.shape[-2:]
+    for start, stop in _tiles(big_h, big_w):
+        out[:, :, start:stop] = (source_full[:, :, start:stop] + apply_coefficients(a, b, source_full, start, stop)
+                                 ).clamp(0.0, 1.0)
+    return out
