@@ -2,7 +2,7 @@
 
 A global colour transfer (Reinhard, hue histogram matching) gives each source colour one output hue wherever it
 is; a method that paints by region (context) gives the same source colour different hues in different places.
-This grows ``huenet.evaluate.hue_spread`` (the circular variance of the output hue within each source-hue bin)
+This grows an earlier ``hue_spread`` (the circular variance of the output hue within each source-hue bin)
 into a score that a steep global map does not inflate and that per-pixel noise can be told apart from.
 
 **Per pair**, as implemented (constants below):

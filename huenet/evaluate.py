@@ -32,15 +32,14 @@ from huenet.metrics import (
     bootstrap_ci,
     grey_ssim,
     hue_emd,
-    hue_joint_histogram,
     hue_relative_mi,
     realism_fd,
 )
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
 from huenet.rgbuv import rgbuv_hellinger
 
-__all__ = ["Row", "table1_rows", "labels", "PairFn", "apply_method", "score", "summarise", "fixed_pairs",
-           "hue_spread"]
+__all__ = ["CONTEXT_SCALE", "KID_SUBSETS", "KID_SUBSET_SIZE", "Row", "table1_rows", "labels", "PairFn", "apply_method",
+           "score", "summarise", "fixed_pairs"]
 
 # KID's subsets (Binkowski et al. 2018): 100 draws of at most 500 images from each side, so that the spread comes
 # from both the outputs and the reference even where one of them has fewer images than a subset would take.
@@ -224,22 +223,3 @@ def fixed_pairs(cache: ImageCache, names: Sequence[str], *, crop_size: int, n_pa
     pairs = PairDataset(cache, names, crop_size=crop_size, mode="eval", seed=seed, n_pairs=n_pairs)
     batch = pairs.batch(torch.arange(n_pairs))
     return hsv_to_rgb(batch["source"]), hsv_to_rgb(batch["target"])
-
-
-def hue_spread(source: Tensor, output: Tensor, bins: int = 64) -> np.ndarray:
-    """How far the output's hue is from being a function of the source's hue: ``(B,)`` in [0, 1].
-
-    For each source-hue bin, one minus the length of the mean resultant vector of
-    the output hues of its pixels (the circular variance), averaged over the
-    bins weighted by their pixels. A global hue remapping (histogram matching)
-    scores about 0; a method that paints pixels of one hue differently scores more.
-
-    Args:
-        source, output: ``(B, 3, H, W)`` RGB in [0, 1], the same shape.
-        bins: hue bins on each axis.
-    """
-    joint = hue_joint_histogram(source, output, bins=bins)  # (B, K, K), rows: source hue
-    angle = torch.arange(bins, dtype=torch.float64) * (2 * np.pi / bins)
-    resultant = torch.hypot((joint * torch.cos(angle)).sum(-1), (joint * torch.sin(angle)).sum(-1))
-    mass = joint.sum(-1)
-    return ((mass - resultant).sum(-1) / mass.sum(-1)).numpy()

@@ -23,6 +23,7 @@ colour GAN's (``huenet.baselines.color_gan``) use it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Callable
@@ -36,8 +37,8 @@ from huenet.color import hsv_to_rgb, rgb_to_hsv
 from huenet.files import atomic_write
 
 __all__ = ["UNetGenerator", "PatchDiscriminator", "GANLoss", "hue_features", "hue_from_vector", "generator_input",
-           "painted_rgb", "reflect_pad", "inference_generator", "paint", "save_network", "load_network",
-           "save_generator", "load_generator"]
+           "painted_rgb", "reflect_pad", "inference_generator", "paint", "weights_digest", "save_network",
+           "load_network", "save_generator", "load_generator"]
 
 GENERATOR_FORMAT = "huenet-generator-1"
 Net = TypeVar("Net", bound=nn.Module)
@@ -248,6 +249,24 @@ def paint(generator: UNetGenerator, source: Tensor, target: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------ files
+
+
+def weights_digest(network: nn.Module, dtype: torch.dtype = torch.float16) -> str:
+    """SHA-256 (16 hex digits) of a network's weights with its floating tensors cast to ``dtype``.
+
+    The training stage records the float16 digest of the model it trained, so a float16 copy shipped with
+    the package can be checked to be that model (a file's own bytes also hold its archive's names).
+
+    >>> net = nn.Linear(2, 1)
+    >>> weights_digest(net) == weights_digest(net.half())
+    True
+    """
+    digest = hashlib.sha256()
+    for name, value in sorted(network.state_dict().items()):
+        tensor = value.detach().cpu()
+        tensor = tensor.to(dtype) if tensor.is_floating_point() else tensor
+        digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}".encode() + tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def save_network(network: nn.Module, path: str | os.PathLike, file_format: str, **entries: object) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from huenet.baselines.color_gan import STAGE_KEYS as COLOR_GAN_STAGE_KEYS
 from huenet.baselines.color_gan import ColorGANConfig
 from huenet.params import stage_params
-from huenet.baselines.color_gan import STAGE_KEYS as COLOR_GAN_STAGE_KEYS
 from huenet.train import STAGE_KEYS, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
