@@ -20,12 +20,28 @@ import register_method``). ``huenet.transfer`` is this module's
 :func:`transfer`, imported on first use (``huenet/__init__.py``).
 
 Any resolution
-    The generator is fully convolutional, so a photo is processed at its own
-    size: reflect-padded to a multiple of ``2 ** depth`` and cropped back; the
-    target's hue is resized (nearest) to the source's size
-    (:func:`huenet.models.paint`). The output is 8-bit RGB at the source's
-    size. A grey source stays grey with ``huenet`` and ``histmatch``: they keep
-    the source's saturation, which is 0.
+    Hue-Net and the colour GAN are networks trained on 64 px crops. At a photo's
+    own size they would be other operators (an output pixel of the U-Net sees a
+    few hundred pixels of source and of an aligned target, not the whole
+    target through the bottleneck), so they run on the source and target
+    resized to a working size (``work_size``, longer side
+    :data:`DEFAULT_WORK_SIZE`), and the change they make is lifted to the full
+    resolution guided by the source (:mod:`huenet.upsample`: a guided filter of
+    the hue shift for Hue-Net, of the RGB change for the colour GAN), which
+    keeps the photo's own detail (Hue-Net keeps its S and V). ``work_size=None``
+    runs the network at the photo's own size, reflect-padded to a multiple of
+    ``2 ** depth`` with the target's hue resized (nearest) to the source's
+    (:func:`huenet.models.paint`). The per-pixel baselines run at full size.
+    The output is 8-bit RGB at the source's size. A grey source stays grey with
+    ``huenet`` and ``histmatch``: they keep the source's saturation, which is 0.
+
+Strength and masks
+    ``strength`` blends the transfer with the source (0: the source, exactly;
+    1: the transfer), along the shorter way round the hue circle for the
+    methods that change only hue and in CIELAB for the others
+    (:mod:`huenet.blend`); ``mask`` paints only where it is white. A
+    ``target_mask`` restricts the colours taken from the target to its white
+    pixels, for the methods that read the target's colour statistics.
 
 Size limits
     Sides of at least :data:`MIN_SIDE` pixels. Above the method's limit
@@ -46,7 +62,7 @@ Size limits
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +70,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from huenet.blend import apply_mask, blend_hue, blend_lab
 from huenet.images import (
     DEFAULT_MAX_MEGAPIXELS,
     MIN_SIDE,
@@ -65,6 +82,7 @@ from huenet.images import (
     read_rgb,
     to_image,
 )
+from huenet.lut import fit_lut
 from huenet.methods import (
     DEFAULT_COLOR_GAN,
     DEFAULT_MODEL,
@@ -75,14 +93,19 @@ from huenet.methods import (
     methods,
     register_method,
 )
+from huenet.upsample import lift_hue, lift_rgb, shrink
 
-__all__ = ["transfer", "painter", "transfer_folder", "FolderTransfer", "register_method", "get_method", "methods",
+__all__ = ["transfer", "painter", "Painter", "transfer_folder", "FolderTransfer", "read_mask", "masked_pixels",
+           "DEFAULT_WORK_SIZE", "register_method", "get_method", "methods",
            "read_rgb", "read_color", "check_color_arguments", "megapixel_limit", "to_image", "Method",
            "TransferError", "DEFAULT_MODEL", "DEFAULT_COLOR_GAN", "DEFAULT_MAX_MEGAPIXELS",
            "FEATURE_MATCHING_MAX_MEGAPIXELS", "MIN_SIDE"]
 
 MegapixelLimit = float | None | Literal["auto"]
-Painter = Callable[[ImageInput], Image.Image]
+DEFAULT_WORK_SIZE = 128
+"""The longer side, in pixels, at which learned methods run (``reports/benchmarks/work_size.md`` chose it)."""
+LUT_FIT_SIZE = 256
+"""The longer side at which a per-pixel method's LUT is fitted: its colours, at a fraction of the pixels."""
 
 
 def megapixel_limit(method: Method, max_megapixels: MegapixelLimit = "auto") -> float | None:
@@ -110,8 +133,115 @@ def check_color_arguments(method: Method, has_target: bool, color: ColorInput | 
     return None if color is None else read_color(color)
 
 
+def _check_work_size(work_size: int | None) -> None:
+    if work_size is None:
+        return
+    if isinstance(work_size, bool) or not isinstance(work_size, int) or work_size < MIN_SIDE:
+        raise TransferError(f"work size must be an integer of at least {MIN_SIDE} pixels, or None for the "
+                            f"photo's own size; got {work_size!r}")
+
+
+def _check_strength(strength: float) -> None:
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
+        raise TransferError(f"strength must be a number from 0 to 1, got {strength!r}")
+
+
+def read_mask(mask: ImageInput, like: Tensor, *, name: str = "mask") -> Tensor:
+    """A mask as a ``(1, 1, H, W)`` map in [0, 1] (the mean of its channels: white 1, black 0), ``like``'s size.
+
+    Raises:
+        TransferError: an unreadable mask, or one whose size is not ``like``'s.
+    """
+    grey = read_rgb(mask, name=name, max_megapixels=None).mean(1, keepdim=True)
+    if grey.shape[-2:] != like.shape[-2:]:
+        raise TransferError(f"the {name} is {grey.shape[-1]} x {grey.shape[-2]} but its image is "
+                            f"{like.shape[-1]} x {like.shape[-2]}; a mask must have its image's size")
+    return grey
+
+
+def masked_pixels(target: Tensor, mask: Tensor) -> Tensor:
+    """The pixels of ``target`` where ``mask`` is at least half white, as a ``(1, 3, 1, N)`` strip.
+
+    Methods that read only the target's colour statistics (means, spreads, hue histograms) take the strip as
+    they take an image, so the colours they aim at are those of the masked region.
+
+    Raises:
+        TransferError: the mask selects no pixel.
+    """
+    chosen = mask[0, 0] >= 0.5
+    if not bool(chosen.any()):
+        raise TransferError("the target mask selects no pixel (white: take the colours here)")
+    return target[0][:, chosen].reshape(1, 3, 1, -1)
+
+
+class Painter:
+    """A transfer's steps but the source's, done once (:func:`painter`): call it on a source to paint it."""
+
+    def __init__(self, target: ImageInput | None, *, method: str, model: str | os.PathLike | None,
+                 color: ColorInput | None, max_megapixels: MegapixelLimit, work_size: int | None, strength: float,
+                 target_mask: ImageInput | None) -> None:
+        self.spec = get_method(method)
+        _check_work_size(work_size)
+        _check_strength(strength)
+        self.limit = megapixel_limit(self.spec, max_megapixels)
+        self.color = check_color_arguments(self.spec, target is not None, color)
+        if target_mask is not None and (target is None or self.spec.spatial_target):
+            raise TransferError(f"method {self.spec.name!r} cannot take a target mask: "
+                                + ("it reads the target as a hue map aligned with the source, not as colour "
+                                   "statistics" if self.spec.spatial_target else "it has no target image"))
+        self.run = bind(self.spec, model)
+        self.work_size = work_size if self.spec.learned else None
+        self.strength = float(strength)
+        self.target = None if target is None else read_rgb(target, name="target", max_megapixels=self.limit)
+        if self.target is not None and target_mask is not None:
+            self.target = masked_pixels(self.target, read_mask(target_mask, self.target, name="target mask"))
+        elif self.target is not None and self.work_size is not None:
+            self.target = shrink(self.target, self.work_size)  # the scale the network was trained at
+
+    def _blend(self, source: Tensor, output: Tensor, mask: Tensor | None) -> Tensor:
+        if mask is None and self.strength == 1:
+            return output
+        space = "hue" if self.spec.hue_only else "lab"
+        if mask is None:
+            return (blend_hue if space == "hue" else blend_lab)(source, output, self.strength)
+        return apply_mask(source, output, mask, space=space, strength=self.strength)
+
+    def paint(self, source_rgb: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """The painted source at full size, and the working-size source and output a LUT is fitted on."""
+        if self.work_size is None:
+            output = self._blend(source_rgb, self.run(source_rgb, self.target, self.color), mask)
+            small = shrink(source_rgb, LUT_FIT_SIZE)
+            return output, small, shrink(output, LUT_FIT_SIZE)
+        small = shrink(source_rgb, self.work_size)
+        painted = self.run(small, self.target, self.color).clamp(0, 1)
+        if small.shape == source_rgb.shape:
+            lifted = painted
+        else:
+            lifted = (lift_hue if self.spec.hue_only else lift_rgb)(source_rgb, small, painted)
+        return self._blend(source_rgb, lifted, mask), small, self._blend(small, painted, None)
+
+    def __call__(self, source: ImageInput, *, mask: ImageInput | None = None) -> Image.Image:
+        """``source`` painted: an 8-bit RGB image at its size; with ``mask``, painted only where it is white."""
+        return self.with_lut(source, mask=mask)[0]
+
+    def with_lut(self, source: ImageInput, *, mask: ImageInput | None = None,
+                 lut_size: int | None = None) -> tuple[Image.Image, Tensor | None]:
+        """``source`` painted, and (with ``lut_size``) the ``(N, N, N, 3)`` 3D LUT of the transfer fitted on the
+        working-size images (:func:`huenet.lut.fit_lut`)."""
+        source_rgb = read_rgb(source, name="source", max_megapixels=self.limit)
+        mask_map = None if mask is None else read_mask(mask, source_rgb)
+        if lut_size is not None and mask_map is not None:
+            raise TransferError("a LUT maps colours alone and cannot hold a mask; give --lut or --mask, not both")
+        with torch.inference_mode():
+            output, small, painted_small = self.paint(source_rgb, mask_map)
+            lut = None if lut_size is None else fit_lut(small, painted_small, size=lut_size)
+            return to_image(output), lut
+
+
 def painter(target: ImageInput | None = None, *, method: str = "huenet", model: str | os.PathLike | None = None,
-            color: ColorInput | None = None, max_megapixels: MegapixelLimit = "auto") -> Painter:
+            color: ColorInput | None = None, max_megapixels: MegapixelLimit = "auto",
+            work_size: int | None = DEFAULT_WORK_SIZE, strength: float = 1.0,
+            target_mask: ImageInput | None = None) -> Painter:
     """A transfer's steps but the source's, done once: ``painter(target, ...)(source)`` is ``transfer(source,
     target, ...)``, and a painter called on many sources checks the arguments, loads the model and reads the
     target once (a bad one fails once, before any source is read).
@@ -119,23 +249,15 @@ def painter(target: ImageInput | None = None, *, method: str = "huenet", model: 
     Raises:
         TransferError: bad arguments, a bad model or a bad target; the painter raises it for a bad source.
     """
-    spec = get_method(method)
-    limit = megapixel_limit(spec, max_megapixels)
-    color_rgb = check_color_arguments(spec, target is not None, color)
-    run = bind(spec, model)
-    target_rgb = None if target is None else read_rgb(target, name="target", max_megapixels=limit)
-
-    def paint(source: ImageInput) -> Image.Image:
-        source_rgb = read_rgb(source, name="source", max_megapixels=limit)
-        with torch.inference_mode():
-            return to_image(run(source_rgb, target_rgb, color_rgb))
-
-    return paint
+    return Painter(target, method=method, model=model, color=color, max_megapixels=max_megapixels,
+                   work_size=work_size, strength=strength, target_mask=target_mask)
 
 
 def transfer(source: ImageInput, target: ImageInput | None = None, *, method: str = "huenet",
              model: str | os.PathLike | None = None, color: ColorInput | None = None,
-             max_megapixels: MegapixelLimit = "auto") -> Image.Image:
+             max_megapixels: MegapixelLimit = "auto", work_size: int | None = DEFAULT_WORK_SIZE,
+             strength: float = 1.0, mask: ImageInput | None = None,
+             target_mask: ImageInput | None = None) -> Image.Image:
     """Paint ``source`` with ``target``'s colours.
 
     Args:
@@ -152,6 +274,14 @@ def transfer(source: ImageInput, target: ImageInput | None = None, *, method: st
             numbers in [0, 1], the mean colour to reach.
         max_megapixels: refuse larger images (see the module docstring); ``"auto"``:
             the method's limit; ``None``: no limit.
+        work_size: learned methods (``huenet``, ``color-gan``) run on the source and target resized to this
+            longer side, and the change is lifted to the source's full resolution guided by the source
+            (module docstring); ``None``: run the network at the photo's own size.
+        strength: from 0 (the source) to 1 (the transfer): on the hue circle for the methods that change only
+            hue, in CIELAB for the others.
+        mask: paint only where this image (the source's size) is white; grey blends.
+        target_mask: take the target's colours only where this image (the target's size) is white, for the
+            methods that read the target's colour statistics (not ``huenet``, whose target is a hue map).
 
     Returns:
         An 8-bit RGB image at the source's size (after EXIF orientation).
@@ -159,7 +289,8 @@ def transfer(source: ImageInput, target: ImageInput | None = None, *, method: st
     Raises:
         TransferError: bad input (one line, fit to show a user).
     """
-    return painter(target, method=method, model=model, color=color, max_megapixels=max_megapixels)(source)
+    return painter(target, method=method, model=model, color=color, max_megapixels=max_megapixels,
+                   work_size=work_size, strength=strength, target_mask=target_mask)(source, mask=mask)
 
 
 class FolderTransfer:
@@ -182,7 +313,8 @@ class FolderTransfer:
 
 def transfer_folder(folder: str | os.PathLike, target: ImageInput | None = None, *, method: str = "huenet",
                     model: str | os.PathLike | None = None, color: ColorInput | None = None,
-                    max_megapixels: MegapixelLimit = "auto") -> FolderTransfer:
+                    max_megapixels: MegapixelLimit = "auto", work_size: int | None = DEFAULT_WORK_SIZE,
+                    strength: float = 1.0, target_mask: ImageInput | None = None) -> FolderTransfer:
     """Paint every image file in ``folder`` (not in subfolders; by the extensions Pillow reads) as :func:`transfer`
     paints one, with one :func:`painter`.
 
@@ -194,4 +326,5 @@ def transfer_folder(folder: str | os.PathLike, target: ImageInput | None = None,
     if not files:
         raise TransferError(f"no image files in {folder}")
     return FolderTransfer(files, painter(target, method=method, model=model, color=color,
-                                         max_megapixels=max_megapixels))
+                                         max_megapixels=max_megapixels, work_size=work_size, strength=strength,
+                                         target_mask=target_mask))

@@ -1,4 +1,5 @@
-"""The ``huenet`` command line: ``huenet transfer SOURCE TARGET -o OUT`` (or ``SOURCE --color '#aabbcc'``).
+"""The ``huenet`` command line: ``huenet transfer SOURCE TARGET -o OUT`` (or ``SOURCE --color '#aabbcc'``), and
+``huenet apply-lut SOURCE LUT -o OUT``.
 
 Bad input ends with one line on stderr (``huenet: error: ...``) and exit status
 2, never a traceback; outputs are written to a temporary file beside the
@@ -23,15 +24,21 @@ from tqdm import tqdm
 from huenet import __version__
 from huenet.api import (
     DEFAULT_MAX_MEGAPIXELS,
+    DEFAULT_WORK_SIZE,
     FEATURE_MATCHING_MAX_MEGAPIXELS,
     MIN_SIDE,
     TransferError,
     get_method,
     methods,
-    transfer,
+    painter,
+    read_rgb,
+    to_image,
     transfer_folder,
 )
 from huenet.files import atomic_write
+from huenet.lut import SIZE as LUT_SIZE
+from huenet.lut import apply_lut, read_cube, write_cube
+from huenet.methods import model_file
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
@@ -48,9 +55,12 @@ colours:
   TARGET. The other methods take TARGET's colour distribution.
 
 images:
-  Any size: the generator is fully convolutional, so each photo is processed at
-  its own size (reflect-padded to a multiple of 2**depth, then cropped back).
-  EXIF orientation is applied. Transparency is composited over white. 16-bit
+  Any size. huenet and color-gan, networks trained on 64 px crops, run on the
+  source and target resized to --work-size (longer side, default
+  {DEFAULT_WORK_SIZE} px), and their change is lifted to the photo's full
+  resolution guided by the photo itself (huenet keeps its saturation and
+  value); --work-size native runs the network at the photo's own size instead.
+  The other methods run at full size. EXIF orientation is applied. Transparency is composited over white. 16-bit
   greyscale PNGs are read at full precision. Greyscale, palette and CMYK images
   are converted to RGB. A grey source stays grey with huenet and histmatch
   (they keep its saturation, 0). The output is 8-bit RGB at the source's size,
@@ -63,6 +73,20 @@ size limits:
   change the result (an output pixel depends on hundreds of pixels around it),
   while memory grows linearly, about 0.4 GiB per megapixel for the CPU-profile
   generator and 0.45 GiB at paper scale. Raise the limit if you have the memory.
+
+strength, masks, LUTs:
+  --strength 0..1 blends the result with the source: on the hue circle for
+  huenet and histmatch (they change only hue), in CIELAB for the others.
+  --mask paints only where the mask image (the source's size) is white; grey
+  blends. --target-mask takes TARGET's colours only where that image (TARGET's
+  size) is white, for the methods that read TARGET's colour statistics
+  (reinhard, histmatch, feature-matching, color-gan); huenet reads TARGET as a
+  hue map aligned with the source and refuses it. --lut out.cube also writes
+  the transfer as a 3D LUT (Adobe/Resolve .cube, 33 nodes a side) fitted on the
+  working-size images, to apply the same look to other images or video frames
+  ('huenet apply-lut', ffmpeg's lut3d, image editors). For huenet the LUT is the
+  best per-colour approximation of a painting that also depends on where a
+  colour is.
 
 folders:
   With a folder as SOURCE, every image file in it (not in subfolders; files
@@ -83,6 +107,26 @@ def _method_lines() -> str:
         lines.append(textwrap.fill(f"{spec.description}.{model}", 79, initial_indent=f"  {name:<17}",
                                    subsequent_indent=" " * 19))
     return "\n".join(lines)
+
+
+def _work_size(text: str) -> int | None:
+    """``--work-size``: an integer number of pixels, or ``native`` (``None``: the photo's own size)."""
+    if text == "native":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of pixels or 'native': {text!r}") from None
+
+
+def _strength(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
+    return value
 
 
 def _megapixels(text: str) -> float | None | str:
@@ -132,6 +176,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--max-megapixels", type=_megapixels, default="auto", metavar="N",
                      help=f"refuse larger images (default: the method's limit, {DEFAULT_MAX_MEGAPIXELS:g}, "
                           f"feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g}; 0: no limit)")
+    sub.add_argument("--work-size", type=_work_size, default=DEFAULT_WORK_SIZE, metavar="PX",
+                     help=f"huenet and color-gan: run at this longer side, then lift to full size (default: "
+                          f"{DEFAULT_WORK_SIZE}; 'native': at the photo's own size)")
+    sub.add_argument("--strength", type=_strength, default=1.0, metavar="S",
+                     help="from 0 (the source) to 1 (the full transfer, the default)")
+    sub.add_argument("--mask", type=Path, metavar="MASK", help="paint only where this image is white")
+    sub.add_argument("--target-mask", type=Path, metavar="MASK",
+                     help="take TARGET's colours only where this image is white")
+    sub.add_argument("--lut", type=Path, metavar="OUT.cube", help="also write the transfer as a 3D LUT")
+    sub.add_argument("-v", "--verbose", action="store_true", help="say which model file was used")
+    apply = commands.add_parser(
+        "apply-lut", help="apply a 3D LUT (.cube) to an image",
+        description="Apply a 3D LUT in the Adobe/Resolve .cube format (for example one written by 'huenet "
+                    "transfer --lut') to SOURCE, with trilinear interpolation, and write OUT.")
+    apply.add_argument("source", type=Path, metavar="SOURCE", help="image to recolour")
+    apply.add_argument("lut", type=Path, metavar="LUT", help="a .cube file")
+    apply.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output image")
     return parser
 
 
@@ -176,12 +237,44 @@ def _inputs(*paths: Path | None) -> list[Path]:
     return [p for p in paths if p is not None]
 
 
+def _options(args: argparse.Namespace) -> dict:
+    """The options ``huenet.api.painter`` takes, from the command line."""
+    return dict(method=args.method, model=args.model, color=args.color, max_megapixels=args.max_megapixels,
+                work_size=args.work_size, strength=args.strength, target_mask=args.target_mask)
+
+
+def _say_model(args: argparse.Namespace) -> None:
+    spec = get_method(args.method)
+    if args.verbose and spec.needs_model:
+        print(f"huenet: {args.method} weights: {model_file(spec, args.model)}", file=sys.stderr)
+
+
 def _transfer_file(args: argparse.Namespace) -> int:
     out = args.output / args.source.name if args.output.is_dir() else args.output
-    _check_output(out, _inputs(args.source, args.target))
-    image = transfer(args.source, args.target, method=args.method, model=args.model, color=args.color,
-                     max_megapixels=args.max_megapixels)
+    _check_output(out, _inputs(args.source, args.target, args.mask, args.target_mask))
+    if args.lut is not None and args.lut.suffix.lower() != ".cube":
+        raise TransferError(f"{args.lut}: a LUT is written as a .cube file")
+    _say_model(args)
+    image, lut = painter(args.target, **_options(args)).with_lut(
+        args.source, mask=args.mask, lut_size=None if args.lut is None else LUT_SIZE)
     _save(image, out)
+    if lut is not None:
+        try:
+            write_cube(lut, args.lut, title=f"huenet {args.method}")
+        except OSError as err:
+            raise TransferError(f"cannot write {args.lut}: {err.strerror or err}") from None
+    return EXIT_OK
+
+
+def _apply_lut(args: argparse.Namespace) -> int:
+    _check_output(args.output, _inputs(args.source, args.lut))
+    try:
+        lut = read_cube(args.lut)
+    except OSError as err:
+        raise TransferError(f"cannot read {args.lut}: {err.strerror or err}") from None
+    except ValueError as err:
+        raise TransferError(str(err)) from None
+    _save(to_image(apply_lut(lut, read_rgb(args.source, name="source", max_megapixels=None))), args.output)
     return EXIT_OK
 
 
@@ -190,9 +283,11 @@ def _transfer_folder(args: argparse.Namespace) -> int:
         raise TransferError(f"output folder {args.output} is the source folder; choose another")
     if args.output.exists() and not args.output.is_dir():
         raise TransferError(f"output {args.output} is a file; with a folder SOURCE, OUT must be a folder")
+    if args.mask is not None or args.lut is not None:
+        raise TransferError("--mask and --lut are for one image, not a folder (a mask has one image's size)")
+    _say_model(args)
     # a bad target, model or argument fails here, once, before the output folder is made
-    painted = transfer_folder(args.source, args.target, method=args.method, model=args.model, color=args.color,
-                              max_megapixels=args.max_megapixels)
+    painted = transfer_folder(args.source, args.target, **_options(args))
     try:
         args.output.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -216,6 +311,8 @@ def _transfer_folder(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "apply-lut":
+            return _apply_lut(args)
         return _transfer_folder(args) if args.source.is_dir() else _transfer_file(args)
     except TransferError as err:
         print(f"huenet: error: {err}", file=sys.stderr)

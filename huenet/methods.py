@@ -42,11 +42,14 @@ from huenet.color import mean_color
 from huenet.images import DEFAULT_MAX_MEGAPIXELS, TransferError, first_line
 from huenet.models import UNetGenerator, inference_generator, load_generator, paint
 
-__all__ = ["Method", "BoundMethod", "register_method", "methods", "get_method", "bind", "DEFAULT_MODEL",
+__all__ = ["Method", "BoundMethod", "register_method", "methods", "get_method", "bind", "model_file", "SHIPPED_MODEL",
+           "DEFAULT_MODEL",
            "DEFAULT_COLOR_GAN", "FEATURE_MATCHING_MAX_MEGAPIXELS"]
 
 DEFAULT_MODEL = Path("models/full/generator.pt")
 """The pipeline's trained generator, relative to the current directory."""
+SHIPPED_MODEL = Path(__file__).resolve().parent / "weights" / "huenet-full-fp16.pt"
+"""The Hue-Net weights the package ships (``huenet.shipped`` writes them), used when there is no DEFAULT_MODEL."""
 DEFAULT_COLOR_GAN = Path("models/color_gan/generator.pt")
 """The pipeline's trained colour-GAN generator (stage ``color_gan``), relative to the current directory."""
 FEATURE_MATCHING_MAX_MEGAPIXELS = 4.0
@@ -70,6 +73,10 @@ class Method:
     description: str = ""
     uses_color: bool = False
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+    learned: bool = False  # a network trained at a small size: run at the working size, the change lifted back
+    hue_only: bool = False  # changes hue alone: strength blends on the hue circle, a lift carries the hue shift
+    spatial_target: bool = False  # reads the target as an image aligned with the source, not as statistics
+    shipped_model: Path | None = None  # the package's own weights, used when default_model is not there
 
 
 _METHODS: dict[str, Method] = {}
@@ -78,7 +85,9 @@ _METHODS: dict[str, Method] = {}
 def register_method(name: str, fn: TransferFn, *, label: str | None = None, needs_model: bool = False,
                     default_model: str | os.PathLike | None = None,
                     load_model: Callable[[Path], Any] | None = None, description: str = "",
-                    uses_color: bool = False, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> None:
+                    uses_color: bool = False, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS, learned: bool = False,
+                    hue_only: bool = False, spatial_target: bool = False,
+                    shipped_model: str | os.PathLike | None = None) -> None:
     """Make ``fn`` available as ``transfer(..., method=name)`` and ``huenet transfer --method name``.
 
     Args:
@@ -94,6 +103,12 @@ def register_method(name: str, fn: TransferFn, *, label: str | None = None, need
         uses_color: ``fn`` takes ``color=`` (a ``(B, 3)`` RGB tensor): the target's
             mean colour, or the caller's ``color``.
         max_megapixels: the largest image the method takes unless the caller says otherwise.
+        learned: a network trained at a small size: ``huenet.transfer`` runs it at its working size and lifts
+            the change to the source's full resolution (:mod:`huenet.upsample`).
+        hue_only: the method changes hue alone (saturation and value stay the source's).
+        spatial_target: the method reads the target as an image (Hue-Net's hue map), so a target mask cannot
+            select the colours it takes.
+        shipped_model: a model file that ships with the package, used when ``default_model`` does not exist.
     """
     if name in _METHODS:
         raise ValueError(f"transfer method {name!r} is already registered")
@@ -101,7 +116,8 @@ def register_method(name: str, fn: TransferFn, *, label: str | None = None, need
         raise ValueError(f"method {name!r}: default_model and load_model need needs_model=True")
     _METHODS[name] = Method(name, fn, label or name, needs_model,
                             Path(default_model) if default_model is not None else None, load_model, description,
-                            uses_color, max_megapixels)
+                            uses_color, max_megapixels, learned, hue_only, spatial_target,
+                            Path(shipped_model) if shipped_model is not None else None)
 
 
 def methods() -> dict[str, Method]:
@@ -126,15 +142,30 @@ def _load_cached(load_model: Callable[[Path], Any], path: Path, mtime_ns: int, s
     return load_model(path)
 
 
+def model_file(method: Method, model: str | os.PathLike | None = None) -> Path:
+    """The model file ``method`` uses: ``model`` if given, else its default, else (when the default is not there,
+    e.g. no ``models/`` folder in the current directory) the weights the package ships.
+
+    Raises:
+        TransferError: the method has no model file, or needs one and has no default.
+    """
+    if not method.needs_model:
+        raise TransferError(f"method {method.name!r} uses no model file")
+    path = Path(model) if model is not None else method.default_model
+    if model is None and method.shipped_model is not None and (path is None or not path.exists()):
+        path = method.shipped_model
+    if path is None:
+        raise TransferError(f"method {method.name!r} needs a model file")
+    return path
+
+
 def _model_option(method: Method, model: str | os.PathLike | None) -> dict[str, Any]:
     """The ``model=`` option for ``method`` (empty for methods without a model)."""
     if not method.needs_model:
         if model is not None:
             raise TransferError(f"method {method.name!r} uses no model file")
         return {}
-    path = Path(model) if model is not None else method.default_model
-    if path is None:
-        raise TransferError(f"method {method.name!r} needs a model file")
+    path = model_file(method, model)
     if method.load_model is None:
         return {"model": path}
     try:
@@ -184,11 +215,12 @@ def _huenet(source: Tensor, target: Tensor, *, model: UNetGenerator) -> Tensor:
 
 
 register_method("huenet", _huenet, label="Hue-Net", needs_model=True, default_model=DEFAULT_MODEL,
-                load_model=_load_huenet,
+                load_model=_load_huenet, learned=True, hue_only=True, spatial_target=True, shipped_model=SHIPPED_MODEL,
                 description="the trained Hue-Net generator paints a new hue; saturation and value stay the source's")
 register_method("reinhard", lambda source, target: reinhard(source, target), label="Reinhard",
                 description="Reinhard et al. 2001: mean and std of each l-alpha-beta channel become the target's")
 register_method("histmatch", lambda source, target: hue_histogram_matching(source, target), label="hue hist. match",
+                hue_only=True,
                 description="cyclic hue histogram matching; saturation and value stay the source's")
 register_method("feature-matching", lambda source, target, *, color: feature_matching(source, color),
                 label="feature match.", uses_color=True, max_megapixels=FEATURE_MATCHING_MAX_MEGAPIXELS,
@@ -196,6 +228,6 @@ register_method("feature-matching", lambda source, target, *, color: feature_mat
                             "keeping EfficientNet-Lite0 features (about 6 s per 256 x 256 image on 2 CPU cores)")
 register_method("color-gan", lambda source, target, *, color, model: color_gan(source, color, model=model),
                 label="colour GAN", needs_model=True, default_model=DEFAULT_COLOR_GAN, load_model=load_color_gan,
-                uses_color=True,
+                uses_color=True, learned=True,
                 description="Soiffer & Zhang 2018, 3.2: a colour-conditioned WGAN-GP generator recolours towards a "
                             "mean colour")

@@ -1,4 +1,8 @@
-"""Small synthetic data for tests that must not depend on the real dataset."""
+"""Small synthetic data for tests that must not depend on the real dataset, and the committed version of a file."""
+
+import shutil
+import subprocess
+from pathlib import Path
 
 import torch
 
@@ -19,3 +23,13 @@ def synthetic_pairs(crop_size: int = 16, seed: int = 0, **kwargs) -> PairDataset
     cache = synthetic_cache(**kwargs)
     return PairDataset(cache, cache.names, crop_size=crop_size, mode="train", seed=seed)
 
+
+def committed(root: Path, path: str) -> str | None:
+    """``path`` as committed at ``HEAD`` of ``root``; None if ``root`` is not the top of a git checkout."""
+    if shutil.which("git") is None:
+        return None
+    top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != root.resolve():
+        return None  # a tarball, or a folder inside some other repository
+    return subprocess.run(["git", "-C", str(root), "show", f"HEAD:{path}"], capture_output=True, text=True,
+                          check=True).stdout

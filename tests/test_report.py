@@ -34,6 +34,7 @@ from huenet.report import (
     update_readme,
     write_table1,
 )
+from tests.helpers import committed as _committed
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = tuple(table1_rows("full.pt", "no_mi.pt", "gan.pt"))  # the rows the claims read, by the same keys
@@ -150,17 +151,6 @@ def test_write_table1_writes_the_json_the_metrics_and_the_markdown(tmp_path: Pat
     markdown = (tmp_path / "table1.md").read_text()
     assert markdown == table1_markdown(report, _scores(), crop_size=64)
     assert "1000 fixed-seed test pairs at 64 px" in markdown and claims(report) in markdown
-
-
-def _committed(root: Path, path: str) -> str | None:
-    """``path`` as committed at ``HEAD`` of ``root``; None if ``root`` is not the top of a git checkout."""
-    if shutil.which("git") is None:
-        return None
-    top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
-    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != root.resolve():
-        return None  # a tarball, or a folder inside some other repository
-    return subprocess.run(["git", "-C", str(root), "show", f"HEAD:{path}"], capture_output=True, text=True,
-                          check=True).stdout
 
 
 class ReadmeShowsTheCommittedRun(UserWarning):

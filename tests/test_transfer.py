@@ -305,9 +305,9 @@ def test_the_folder_loop_paints_with_the_painter_of_transfer(tmp_path: Path, mon
         calls.append(kwargs["method"])
         paint = real_painter(*args, **kwargs)
 
-        def counted(source):
+        def counted(source, **options):
             calls.append(Path(source).name)
-            return paint(source)
+            return paint(source, **options)
 
         return counted
 
