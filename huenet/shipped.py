@@ -34,7 +34,7 @@ def largest_level_difference(model: Path, shipped: Path, size: int = 128) -> int
     painted with the next one's colours."""
     from huenet.photos import sample_photo
 
-    photos = torch.cat([sample_photo(name, size) for name in _PHOTOS])
+    photos = torch.cat([sample_photo(name, size) for name in _PHOTOS]).float()
     targets = photos.roll(1, 0)
     a, b = (inference_generator(load_generator(path)) for path in (model, shipped))
     with torch.inference_mode():
@@ -46,7 +46,7 @@ def write_shipped(model: str | Path, out: Path = SHIPPED_MODEL, report: Path = R
     """Write ``model``'s weights as float16 to ``out`` and what was measured to ``report``."""
     generator = load_generator(model)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_network(generator.half(), out, GENERATOR_FORMAT, config=generator.config(), source=str(model))
+    save_network(generator.half(), out, GENERATOR_FORMAT, config=generator.config())
     facts = {"file": out.name, "bytes": out.stat().st_size, "float16_sha256": weights_digest(load_generator(out)),
              "largest_level_difference": largest_level_difference(Path(model), out), "photos": list(_PHOTOS)}
     report.parent.mkdir(parents=True, exist_ok=True)
