@@ -48,15 +48,13 @@ Size limits
     (:data:`DEFAULT_MAX_MEGAPIXELS`; feature matching, which keeps about 1.2 GiB
     and takes about 100 s per megapixel, :data:`FEATURE_MATCHING_MAX_MEGAPIXELS`)
     or the caller's ``max_megapixels``, an image is refused, not processed in
-    tiles. Peak memory is linear in the pixel count (``benchmarks/bench_transfer.py``
-    measures it: about 0.4 GiB per megapixel for the CPU-profile generator,
-    width 32 and depth 6, and 0.45 GiB for the paper's width 64 and depth 8), so
-    a limit is predictable. Tiles would change the result: an output pixel of a
-    depth-``d`` U-Net depends on some ``3 * 2 ** (d + 1)`` pixels around it (~380
-    at depth 6, ~1500 at depth 8) and the target's hue enters aligned with the
-    source, so tiles would need overlaps that large and would still show seams
-    where the bottleneck's view differs. The limit applies to the target too,
-    checked from the file's header before it is decoded.
+    tiles. At the default working size the network's cost does not grow with
+    the photo; the lift does, linearly: ``benchmarks/bench_transfer.py``
+    measured a peak memory growth of 0.06-0.09 GiB per megapixel and 2.9 s for
+    a 12-megapixel photo (``reports/benchmarks/transfer.md``). At the photo's
+    own size (``work_size=None``) the network itself takes about 0.4 GiB per
+    megapixel. The limit applies to the target too, checked from the file's
+    header before it is decoded.
 """
 
 from __future__ import annotations

@@ -69,10 +69,9 @@ images:
 size limits:
   Each side at least {MIN_SIDE} pixels. Images above --max-megapixels (default
   {_LIMITS}, as it keeps about 1.2 GiB and takes about
-  100 s per megapixel) are refused rather than cut into tiles: tiles would
-  change the result (an output pixel depends on hundreds of pixels around it),
-  while memory grows linearly, about 0.4 GiB per megapixel for the CPU-profile
-  generator and 0.45 GiB at paper scale. Raise the limit if you have the memory.
+  100 s per megapixel) are refused. At the working size memory grows by about
+  0.1 GiB per megapixel of the photo (the lift; reports/benchmarks/transfer.md),
+  at --work-size native by about 0.4 GiB. Raise the limit if you have the memory.
 
 strength, masks, LUTs:
   --strength 0..1 blends the result with the source: on the hue circle for

@@ -73,9 +73,9 @@ BAD: dict[str, tuple[Callable[[Path], list[str]], str]] = {
                                          "--method", "reinhard"], "is the input target.jpg"),
     "unwritable output": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "missing/out.png",
                                         "--method", "reinhard"], "no folder missing"),
-    # no --model: the default path, relative to the current folder, which has none
-    "missing model": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "out.png"],
-                      "models/full/generator.pt"),
+    # (no --model paints with the shipped weights: tests/test_shipped.py)
+    "missing model": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "out.png", "--model",
+                                    "nowhere/generator.pt"], "model file not found: nowhere/generator.pt"),
     "incompatible model": (_incompatible_model, "does not match this version"),
     "colour for huenet": (lambda work: ["transfer", "source.png", "--color", "#3366cc", "-o", "out.png"],
                           "takes its colours from a target image"),
