@@ -124,7 +124,7 @@ def main() -> None:
     for mp in sizes:  # ascending, so that each peak is this size's
         source = read_rgb(photos[mp], max_megapixels=None)
         with torch.inference_mode():
-            full, small, small_output = paint.paint(source)
+            full, small, small_output = paint.paint(source, working=True)
         degrees, emd = _consistency(full, small_output)
         rows[mp] = {"pixels": source.shape[-1] * source.shape[-2], "degrees": degrees, "emd": emd,
                     "spread_full": _spread_in_flat(source, full),

@@ -204,19 +204,24 @@ class Painter:
             return (blend_hue if space == "hue" else blend_lab)(source, output, self.strength)
         return apply_mask(source, output, mask, space=space, strength=self.strength)
 
-    def paint(self, source_rgb: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """The painted source at full size, and the working-size source and output a LUT is fitted on."""
+    def paint(self, source_rgb: Tensor, mask: Tensor | None = None, *,
+              working: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """The painted source at full size; with ``working``, also the working-size source and output (what a
+        LUT is fitted on; a method run at full size has both shrunk to :data:`LUT_FIT_SIZE`), else ``None``s,
+        so that a plain transfer resizes nothing it does not use."""
         if self.work_size is None:
             output = self._blend(source_rgb, self.run(source_rgb, self.target, self.color), mask)
-            small = shrink(source_rgb, LUT_FIT_SIZE)
-            return output, small, shrink(output, LUT_FIT_SIZE)
+            if not working:
+                return output, None, None
+            return output, shrink(source_rgb, LUT_FIT_SIZE), shrink(output, LUT_FIT_SIZE)
         small = shrink(source_rgb, self.work_size)
         painted = self.run(small, self.target, self.color).clamp(0, 1)
         if small.shape == source_rgb.shape:
             lifted = painted
         else:
             lifted = (lift_hue if self.spec.hue_only else lift_rgb)(source_rgb, small, painted)
-        return self._blend(source_rgb, lifted, mask), small, self._blend(small, painted, None)
+        output = self._blend(source_rgb, lifted, mask)
+        return (output, small, self._blend(small, painted, None)) if working else (output, None, None)
 
     def __call__(self, source: ImageInput, *, mask: ImageInput | None = None) -> Image.Image:
         """``source`` painted: an 8-bit RGB image at its size; with ``mask``, painted only where it is white."""
@@ -231,7 +236,7 @@ class Painter:
         if lut_size is not None and mask_map is not None:
             raise TransferError("a LUT maps colours alone and cannot hold a mask; give --lut or --mask, not both")
         with torch.inference_mode():
-            output, small, painted_small = self.paint(source_rgb, mask_map)
+            output, small, painted_small = self.paint(source_rgb, mask_map, working=lut_size is not None)
             lut = None if lut_size is None else fit_lut(small, painted_small, size=lut_size)
             return to_image(output), lut
 

@@ -101,6 +101,16 @@ def _by_rows(blend: Callable[[Tensor, Tensor, Strength], Tensor], source: Tensor
     return out
 
 
+def _blend(rows: Callable[[Tensor, Tensor, Strength], Tensor], source: Tensor, output: Tensor,
+           strength: Strength) -> Tensor:
+    """The checks and the exact strength-0 shortcut both blends share, then ``rows`` tile by tile."""
+    _check_pair(source, output)
+    strength = _check_strength(strength, source)
+    if not isinstance(strength, Tensor) and strength == 0:
+        return source.clone()
+    return _by_rows(rows, source, output, strength)
+
+
 def blend_hue(source: Tensor, output: Tensor, strength: Strength) -> Tensor:
     """Move each pixel's hue from the source's towards the output's by ``strength``, the shorter way round.
 
@@ -118,11 +128,7 @@ def blend_hue(source: Tensor, output: Tensor, strength: Strength) -> Tensor:
     >>> blend_hue(red_ish, orange_ish, 0.5).flatten().round(decimals=6)  # pure red, half way across the seam
     tensor([1., 0., 0.])
     """
-    _check_pair(source, output)
-    strength = _check_strength(strength, source)
-    if not isinstance(strength, Tensor) and strength == 0:
-        return source.clone()
-    return _by_rows(_hue_rows, source, output, strength)
+    return _blend(_hue_rows, source, output, strength)
 
 
 def blend_lab(source: Tensor, output: Tensor, strength: Strength) -> Tensor:
@@ -140,11 +146,7 @@ def blend_lab(source: Tensor, output: Tensor, strength: Strength) -> Tensor:
     >>> blend_lab(black, white, 0.5).flatten()  # L* = 50: a mid grey, darker than RGB's 0.5 average
     tensor([0.4663, 0.4663, 0.4663])
     """
-    _check_pair(source, output)
-    strength = _check_strength(strength, source)
-    if not isinstance(strength, Tensor) and strength == 0:
-        return source.clone()
-    return _by_rows(_lab_rows, source, output, strength)
+    return _blend(_lab_rows, source, output, strength)
 
 
 def apply_mask(source: Tensor, output: Tensor, mask: Tensor, *, space: str, strength: float = 1.0) -> Tensor:

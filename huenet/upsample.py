@@ -30,6 +30,7 @@ bilateral grid by a global sparse solve; the guided filter is closed-form, local
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -194,6 +195,16 @@ def _tiles(height: int, width: int):
         yield start, min(height, start + rows)
 
 
+def _by_tiles(a: Tensor, b: Tensor, source_full: Tensor, paint: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+    """``paint(q, tile)`` on each row tile of the full-size source, ``q`` the guided filter's output there: no
+    full-size coefficient map is ever built."""
+    out = torch.empty_like(source_full)
+    for start, stop in _tiles(*source_full.shape[-2:]):
+        out[:, :, start:stop] = paint(apply_coefficients(a, b, source_full, start, stop),
+                                      source_full[:, :, start:stop])
+    return out
+
+
 def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, radius: int = RADIUS,
              eps: float = EPS) -> Tensor:
     """Apply the hue change ``source_small -> output_small`` to the full-size source.
@@ -218,18 +229,16 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     _check_parameters(radius, eps)
     d = 2 * math.pi * (rgb_to_hsv(output_small)[:, 0] - rgb_to_hsv(source_small)[:, 0])
     a, b = guided_coefficients(source_small, torch.stack((torch.cos(d), torch.sin(d)), 1), radius, eps)
-    out = torch.empty_like(source_full)
-    big_h, big_w = source_full.shape[-2:]
-    for start, stop in _tiles(big_h, big_w):
-        q = apply_coefficients(a, b, source_full, start, stop)
+
+    def shifted(q: Tensor, tile: Tensor) -> Tensor:
         # the angle is the renormalisation: the vector's length is irrelevant
         shift = torch.atan2(q[:, 1], q[:, 0]) / (2 * math.pi)
-        tile = source_full[:, :, start:stop]
         hsv = rgb_to_hsv(tile)
         hue = torch.remainder(hsv[:, 0] + shift, 1.0)
         painted = hsv_to_rgb(torch.stack((hue, hsv[:, 1], hsv[:, 2]), 1))
-        out[:, :, start:stop] = torch.where((shift == 0).unsqueeze(1), tile, painted)
-    return out
+        return torch.where((shift == 0).unsqueeze(1), tile, painted)
+
+    return _by_tiles(a, b, source_full, shifted)
 
 
 def lift_rgb(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, radius: int = RADIUS,
@@ -255,9 +264,4 @@ def lift_rgb(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     _check_parameters(radius, eps)
     a, b = guided_coefficients(source_small, output_small.to(torch.float64) - source_small.to(torch.float64),
                                radius, eps)
-    out = torch.empty_like(source_full)
-    big_h, big_w = source_full.shape[-2:]
-    for start, stop in _tiles(big_h, big_w):
-        out[:, :, start:stop] = (source_full[:, :, start:stop] + apply_coefficients(a, b, source_full, start, stop)
-                                 ).clamp(0.0, 1.0)
-    return out
+    return _by_tiles(a, b, source_full, lambda q, tile: (tile + q).clamp(0.0, 1.0))
