@@ -1,12 +1,20 @@
-"""The loss-weight calibration: ``reports/calibration.csv`` from DVC experiments, and its front.
+"""The loss-weight calibration: ``reports/calibration.csv`` from DVC experiments, its front and the pick.
 
 Each sweep point is a DVC experiment of the ``train@full`` stage (``dvc exp run
---queue train@full -S train.config.lambda_mi=...``). Its held-out numbers
-(``reports/metrics/train_full.json``) and its ``train`` params become one row.
-``emd_ratio`` is W1(target, output) / W1(target, source) on the held-out
-pairs: below 1 when the output's hues are closer to the target's than the
-source's are. ``python -m huenet.calibration`` reads ``dvc exp show --json --all-commits``
-and writes the csv.
+--queue train@full -S train.config.lambda_mi=...``). Its numbers on the
+validation pairs (``reports/metrics/train_full.json``) and its ``train`` params
+become one row, with the split it was scored on and the CPU it ran on.
+``emd_ratio`` is W1(target, output) / W1(target, source): below 1 when the
+output's hues are closer to the target's than the source's are. ``python -m
+huenet.calibration`` reads ``dvc exp show --json --all-commits`` and adds the
+finished experiments to the csv (rows already there, such as runs of earlier
+commits, stay).
+
+The pipeline's config is :func:`choose`'s pick from the validation rows: the
+config whose seed mean lies nearest the paper's point in the plane of EMD ratio
+and relative MI, each axis in units of the seed spread (:func:`seed_spread`).
+Configs within one such unit of the nearest one are finalists; the pick is
+decided only when every finalist has at least two seeds.
 
 >>> rows = [{"emd_ratio": 0.3, "rel_mi_src_out": 0.2}, {"emd_ratio": 0.4, "rel_mi_src_out": 0.3},
 ...         {"emd_ratio": 0.5, "rel_mi_src_out": 0.25}]
@@ -18,24 +26,31 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from huenet.report import PAPER_MEANS
 
-__all__ = ["COLUMNS", "PAPER_POINT", "experiment_rows", "runs_of", "pareto_front", "meets_goal", "write_csv",
-           "read_csv", "main"]
+__all__ = ["COLUMNS", "PAPER_POINT", "AXES", "Choice", "experiment_rows", "runs_of", "pareto_front", "meets_goal",
+           "seed_spread", "choose", "write_csv", "read_csv", "merge_rows", "main"]
 
 METRICS_FILE = "reports/metrics/train_full.json"
-CONFIG_COLUMNS = ("emd_form", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size", "width", "depth",
-                  "seed")
-# commit: the code the experiment ran on (its baseline), since the code, not only the params, defines a run
-COLUMNS = ("experiment", "commit", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio", "emd_tar_out",
-           "rel_mi_src_out", "grey_ssim")
+CONFIG_COLUMNS = ("emd_form", "emd_reduction", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size",
+                  "width", "depth", "seed")
+# commit: the code the experiment ran on (its baseline), since the code, not only the params, defines a run;
+# split: the pairs it was scored on (only validation rows choose anything); cpu: the same seed lands elsewhere
+# on another CPU
+COLUMNS = ("experiment", "commit", "split", "cpu", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio",
+           "emd_tar_out", "rel_mi_src_out", "grey_ssim")
+METRIC_COLUMNS = COLUMNS[-4:]
+# The plane the pick is made in: EMD ratio (lower paints more) and relative MI with the source (higher keeps more).
+AXES = ("emd_ratio", "rel_mi_src_out")
 # The paper's Table 1 means (Figure 6's seven pairs) as one point: EMD TAR-OUT / TAR-SRC and MI SRC-OUT.
 PAPER_POINT = {"emd_ratio": round(PAPER_MEANS["emd_tar_out"] / PAPER_MEANS["emd_tar_src"], 3),
                "rel_mi_src_out": PAPER_MEANS["rel_mi_src_out"]}
@@ -59,13 +74,26 @@ def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FIL
         if not metrics or not params:
             continue
         config = {**params["config"], **((params.get("variants") or {}).get("full") or {})}
-        row = {"experiment": rev.get("name") or rev.get("rev", "")[:7], "commit": commit}
+        row = {"experiment": rev.get("name") or rev.get("rev", "")[:7], "commit": commit,
+               "split": metrics.get("split"), "cpu": metrics.get("cpu")}
         row |= {key: config.get(key) for key in CONFIG_COLUMNS}  # a field added since a run: its default, None
         row |= {"threads": params.get("threads"), "eval_pairs": params.get("eval_pairs")}
-        row |= {key: metrics[key] for key in COLUMNS[-4:]}
+        row |= {key: metrics[key] for key in METRIC_COLUMNS}
         rows.append(row)
-    return sorted(rows, key=lambda r: (r["emd_form"], r["mi_bins"] or 0, r["lambda_emd"], r["steps"], r["seed"] or 0,
-                                       r["lambda_mi"]))
+    return _sorted(rows)
+
+
+def _sorted(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sorted((dict(r) for r in rows), key=lambda r: (
+        r["split"] or "", r["emd_form"], r["emd_reduction"] or "", r["mi_bins"] or 0, r["lambda_emd"], r["steps"],
+        r["seed"] or 0, r["lambda_mi"], r["experiment"]))
+
+
+def merge_rows(old: Iterable[Mapping[str, Any]], new: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The csv's rows with ``new`` added; a row of the same experiment and commit is replaced."""
+    new = list(new)
+    seen = {(r["experiment"], r["commit"]) for r in new}
+    return _sorted([*(r for r in old if (r["experiment"], r["commit"]) not in seen), *new])
 
 
 def runs_of(rows: Iterable[Mapping[str, Any]], config: object, **changes: Any) -> list[Mapping[str, Any]]:
@@ -87,6 +115,91 @@ def pareto_front(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 def meets_goal(row: Mapping[str, Any], point: Mapping[str, float] = PAPER_POINT) -> bool:
     """At least as good as ``point`` (the paper's) on both axes."""
     return row["emd_ratio"] <= point["emd_ratio"] and row["rel_mi_src_out"] >= point["rel_mi_src_out"]
+
+
+def _config_key(row: Mapping[str, Any]) -> tuple:
+    return tuple(row[k] for k in CONFIG_COLUMNS if k != "seed")
+
+
+def seed_spread(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    """Per axis, the pooled standard deviation between seeds of the configs run with more than one seed.
+
+    Runs of one config on different CPUs count as different seeds: both move a run by chance.
+
+    Raises:
+        ValueError: no config has two runs.
+    """
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(_config_key(r), []).append(r)
+    repeated = [g for g in groups.values() if len(g) > 1]
+    if not repeated:
+        raise ValueError("no config has two runs: train a second seed of one to measure the seed spread")
+    spread = {}
+    for axis in AXES:
+        squares = sum(sum((r[axis] - sum(o[axis] for o in g) / len(g)) ** 2 for r in g) for g in repeated)
+        spread[axis] = math.sqrt(squares / sum(len(g) - 1 for g in repeated))
+    return spread
+
+
+@dataclass(frozen=True)
+class Choice:
+    """:func:`choose`'s answer.
+
+    Attributes:
+        config: the picked config's ``CONFIG_COLUMNS`` but the seed.
+        distance: its seed mean's distance to the paper's point, in seed-spread units.
+        seeds: how many runs its mean is over.
+        finalists: ``(config, distance, seeds)`` of every config within one unit of the pick's distance,
+            nearest first (the pick among them).
+        undecided: the finalists with a single run: the pick stands only when this is empty.
+        spread: the seed spread per axis (:func:`seed_spread`).
+    """
+
+    config: dict[str, Any]
+    distance: float
+    seeds: int
+    finalists: tuple[tuple[dict[str, Any], float, int], ...]
+    undecided: tuple[dict[str, Any], ...]
+    spread: dict[str, float]
+
+
+def choose(rows: Iterable[Mapping[str, Any]], point: Mapping[str, float] = PAPER_POINT) -> Choice:
+    """The pipeline's config: the validation-scored seed mean nearest ``point``, axes in seed-spread units.
+
+    Only rows scored on the validation split take part. A config's position is
+    the mean of its runs (seeds, CPUs); its distance to ``point`` is Euclidean
+    with each axis divided by :func:`seed_spread`. Configs within one unit of
+    the nearest are finalists, closer to it than chance can tell apart: while
+    one of them has a single run the choice is ``undecided`` on it (train its
+    second seed and choose again).
+
+    >>> rows = [dict(split="validation", emd_form="root", emd_reduction="mean", lambda_emd=100, lambda_mi=m,
+    ...              mi_bins=32, steps=2000, lr=2e-4, batch_size=8, width=32, depth=6, seed=s, emd_ratio=e,
+    ...              rel_mi_src_out=i)
+    ...         for m, s, e, i in [(80, 0, 0.40, 0.20), (80, 1, 0.44, 0.24), (100, 0, 0.70, 0.30)]]
+    >>> pick = choose(rows)
+    >>> pick.config["lambda_mi"], pick.seeds, round(pick.distance, 2), pick.undecided
+    (80, 2, 2.05, ())
+    """
+    rows = [r for r in rows if r["split"] == "validation"]
+    spread = seed_spread(rows)
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(_config_key(r), []).append(r)
+
+    def distance(group: list[Mapping[str, Any]]) -> float:
+        return math.hypot(*((sum(r[a] for r in group) / len(group) - point[a]) / spread[a] for a in AXES))
+
+    ranked = sorted(((distance(g), g) for g in groups.values()), key=lambda dg: dg[0])
+    best, group = ranked[0]
+
+    def config_of(g: list[Mapping[str, Any]]) -> dict[str, Any]:
+        return {k: g[0][k] for k in CONFIG_COLUMNS if k != "seed"}
+
+    finalists = tuple((config_of(g), d, len(g)) for d, g in ranked if d <= best + 1.0)
+    return Choice(config=config_of(group), distance=best, seeds=len(group), finalists=finalists,
+                  undecided=tuple(c for c, _, n in finalists if n < 2), spread=spread)
 
 
 def write_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> None:
@@ -114,7 +227,7 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m huenet.calibration [OUT]``: the finished experiments' rows into OUT (reports/calibration.csv)."""
+    """``python -m huenet.calibration [OUT]``: the finished experiments' rows added to OUT (reports/calibration.csv)."""
     args = list(sys.argv[1:] if argv is None else argv)
     out = Path(args[0] if args else "reports/calibration.csv")
     shown = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], capture_output=True, text=True)
@@ -126,8 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no finished experiment has written " + METRICS_FILE, file=sys.stderr)
         return 1
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(rows, out)
-    print(f"{len(rows)} experiments -> {out}")
+    old = read_csv(out) if out.is_file() else []
+    write_csv(merge_rows(old, rows), out)
+    print(f"{len(rows)} experiments -> {out} ({len(old)} rows before)")
     return 0
 
 

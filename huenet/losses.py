@@ -7,7 +7,9 @@ value per batch element, ``(B,)``.
   over the K bins of the squared CDF difference (``form="squared"``, the
   Cramer distance; its scale does not depend on K) or that mean's square root
   (``form="root"``, Hou et al.'s l2 EMD as the authors' released code computes
-  it). The root's gradient does not fade as the histograms meet, which decides
+  it). ``reduction="sum"`` sums over the bins instead, the paper's literal
+  Eq. 13 with the normalisation dropped: K times the mean for the squared
+  form, sqrt(K) times it for the root. The root's gradient does not fade as the histograms meet, which decides
   how the loss weighs against the MI term (``reports/calibration.csv``). Its cyclic
   version (Eq. 14-15) follows Werman et al.: cut the circle at each of the K
   bin boundaries, which shifts *both* histograms by the same offset, and keep
@@ -26,10 +28,11 @@ from torch import Tensor
 
 from huenet.histograms import in_float32
 
-__all__ = ["EMD_FORMS", "emd_loss", "cyclic_w1", "linear_w1", "relative_mi", "mi_loss", "circulant"]
+__all__ = ["EMD_FORMS", "EMD_REDUCTIONS", "emd_loss", "cyclic_w1", "linear_w1", "relative_mi", "mi_loss", "circulant"]
 
 
 EMD_FORMS = ("root", "squared")
+EMD_REDUCTIONS = ("mean", "sum")
 # Below this squared distance (CDFs equal to about 1e-6) the root form is flat: its
 # gradient would otherwise be 1 / (2 sqrt(0)) at identical histograms.
 _ROOT_FLOOR = 1e-12
@@ -57,7 +60,7 @@ def circulant(h: Tensor) -> Tensor:
 
 
 @in_float32
-def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared") -> Tensor:
+def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared", reduction: str = "mean") -> Tensor:
     """L2 EMD loss between histograms: the squared CDF difference, or its root.
 
     Args:
@@ -66,6 +69,8 @@ def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared"
         form: ``"squared"``: ``mean_k (F_p[k] - F_q[k])^2`` (min over cuts when
             cyclic); ``"root"``: its square root, taken as ``sqrt(max(d, 1e-12))``
             so that the gradient is finite (zero) at identical histograms.
+        reduction: ``"mean"`` over the K bins, or ``"sum"`` (the paper's
+            Eq. 13 without its ``1/K``): K times the mean, before any root.
 
     Returns:
         ``(B,)`` losses.
@@ -79,15 +84,21 @@ def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared"
     >>> last = torch.tensor([[0.0, 0.0, 0.0, 1.0]])  # on the hue circle, the first bin's other neighbour
     >>> emd_loss(p, last, cyclic=False), emd_loss(p, last)
     (tensor([0.7500]), tensor([0.2500]))
+    >>> emd_loss(p, q, cyclic=False, reduction="sum"), emd_loss(p, q, cyclic=False, form="root", reduction="sum")
+    (tensor([1.]), tensor([1.]))
     """
     _check_pair(p, q)
     if form not in EMD_FORMS:
         raise ValueError(f"form must be one of {', '.join(EMD_FORMS)}, got {form!r}")
+    if reduction not in EMD_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(EMD_REDUCTIONS)}, got {reduction!r}")
     if not cyclic:
         squared = (torch.cumsum(p, -1) - torch.cumsum(q, -1)).pow(2).mean(-1)
     else:
         diff = torch.cumsum(circulant(p), -1) - torch.cumsum(circulant(q), -1)
         squared = diff.pow(2).mean(-1).min(-1).values
+    if reduction == "sum":  # the cheapest cut is the same for the sum and the mean
+        squared = squared * p.shape[-1]
     return squared if form == "squared" else squared.clamp_min(_ROOT_FLOOR).sqrt()
 
 

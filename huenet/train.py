@@ -44,18 +44,15 @@ from huenet.data.pairs import PairDataset
 from huenet.distributed import Ranks, from_environment, shard
 from huenet.histograms import joint_histogram, soft_histogram
 from huenet.loop import config_from_dict, defining, not_defining, run_identity, train_resumably
-from huenet.losses import EMD_FORMS, emd_loss, mi_loss
+from huenet.losses import EMD_FORMS, EMD_REDUCTIONS, emd_loss, mi_loss
 from huenet.models import GANLoss, PatchDiscriminator, UNetGenerator, generator_input, save_generator
 from huenet.params import read_group, stage_params
 
-__all__ = ["HELD_OUT_SEED", "STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train"]
+__all__ = ["STAGE_KEYS", "TrainConfig", "TrainingDiverged", "train"]
 
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
 # The keys of params.yaml's train group beside config and variants (notebooks 03 and 06 read the same).
 STAGE_KEYS = ("crop_size", "eval_pairs", "threads", "nproc_per_node")
-# The seed of the held-out pairs a training stage scores (notebooks 03 and 06): fixed, not the run's
-# seed, so that runs of different seeds are compared on the same pairs.
-HELD_OUT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +74,7 @@ class TrainConfig:
     beta1: float = defining(0.5)
     beta2: float = defining(0.999)
     emd_form: str = defining("squared")
+    emd_reduction: str = defining("mean")  # "sum": over the K bins, as the paper's Eq. 13 without 1/K
     lambda_emd: float = defining(100.0)
     lambda_mi: float = defining(25.0)
     bins: int = defining(256)
@@ -101,6 +99,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.emd_form not in EMD_FORMS:
             raise ValueError(f"emd_form must be one of {', '.join(EMD_FORMS)}, got {self.emd_form!r}")
+        if self.emd_reduction not in EMD_REDUCTIONS:
+            raise ValueError(f"emd_reduction must be one of {', '.join(EMD_REDUCTIONS)}, got {self.emd_reduction!r}")
         if not isinstance(self.amp, bool):
             raise ValueError(f"amp must be true or false, got {self.amp!r}")
         if self.histogram_impl not in ("fast", "dense"):
@@ -219,7 +219,7 @@ class _Run:
             loss_adv = self.gan(self.discriminator(fake), True)
         with torch.no_grad():
             target_hist = self.histogram(target[:, :1])
-        loss_emd = emd_loss(self.histogram(hue), target_hist, form=c.emd_form).mean()
+        loss_emd = emd_loss(self.histogram(hue), target_hist, form=c.emd_form, reduction=c.emd_reduction).mean()
         if c.lambda_mi > 0:
             loss_mi = self.mi(source[:, :1], hue)
         else:

@@ -15,10 +15,11 @@ from huenet.calibration import (
 
 
 def _experiment(name: str, form: str, lambda_mi: float, ratio: float, mi: float, variants=None) -> dict:
-    config = {"emd_form": form, "lambda_emd": 100, "lambda_mi": lambda_mi, "mi_bins": None, "steps": 2000, "lr": 2e-4,
+    config = {"emd_form": form, "emd_reduction": "mean", "lambda_emd": 100, "lambda_mi": lambda_mi, "mi_bins": None, "steps": 2000, "lr": 2e-4,
               "batch_size": 8, "width": 32, "depth": 6, "seed": 0}
     params = {"config": config, "threads": 1, "eval_pairs": 256, "variants": variants or {"full": {}}}
-    metrics = {"emd_ratio": ratio, "emd_tar_out": ratio * 0.15, "rel_mi_src_out": mi, "grey_ssim": 0.9}
+    metrics = {"emd_ratio": ratio, "emd_tar_out": ratio * 0.15, "rel_mi_src_out": mi, "grey_ssim": 0.9,
+               "split": "validation", "cpu": "Some CPU"}
     return {"rev": "abcdef123456", "name": name, "data": {
         "params": {"params.yaml": {"data": {"train": params}}},
         "metrics": {"reports/metrics/train_full.json": {"data": metrics}}}}
@@ -38,6 +39,7 @@ def test_rows_take_the_full_variants_config_and_skip_unfinished_runs():
     assert [(r["experiment"], r["emd_form"], r["lambda_mi"]) for r in rows] == [
         ("a", "root", 50), ("c", "root", 80), ("b", "squared", 25)]
     assert all(list(r) == list(COLUMNS) for r in rows) and rows[0]["threads"] == 1
+    assert {(r["split"], r["cpu"], r["emd_reduction"]) for r in rows} == {("validation", "Some CPU", "mean")}
     assert {r["commit"] for r in rows} == {"abc1234"}
 
 

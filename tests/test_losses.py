@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import ot
 import pytest
@@ -72,6 +74,24 @@ def test_cyclic_emd_loss_is_the_cheapest_cut(k):
     d = np.cumsum(pn - qn, -1)
     closed = ((d[:, None, :] - d[:, :, None]) ** 2).mean(-1).min(-1)
     np.testing.assert_allclose(emd_loss(p, q).numpy(), closed, rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [3, 16, 256])
+@pytest.mark.parametrize("cyclic", [True, False])
+def test_sum_reduction_is_the_papers_literal_norm(k, cyclic):
+    """Paper Eq. 13 without its 1/K: ||F_p - F_q||_2 over the K bins (root) and its square (squared), in numpy."""
+    p, q = _hists(3, k, seed=5 * k), _hists(3, k, seed=5 * k + 1)
+    pn, qn = p.numpy(), q.numpy()
+    cuts = range(k) if cyclic else [0]
+    norm2 = np.min([((np.cumsum(np.roll(pn, -s, -1), -1) - np.cumsum(np.roll(qn, -s, -1), -1)) ** 2).sum(-1)
+                    for s in cuts], axis=0)
+    np.testing.assert_allclose(emd_loss(p, q, cyclic=cyclic, reduction="sum").numpy(), norm2, rtol=1e-12)
+    np.testing.assert_allclose(emd_loss(p, q, cyclic=cyclic, form="root", reduction="sum").numpy(), np.sqrt(norm2),
+                               rtol=1e-12)
+    # sum = K x mean for the squared form, sqrt(K) x mean for the root
+    for form, factor in (("squared", k), ("root", math.sqrt(k))):
+        torch.testing.assert_close(emd_loss(p, q, cyclic=cyclic, form=form, reduction="sum"),
+                                   factor * emd_loss(p, q, cyclic=cyclic, form=form), rtol=1e-12, atol=0)
 
 
 def test_circulant_rows_are_negative_shifts():
@@ -189,7 +209,8 @@ def test_root_emd_gradient_is_finite_at_identical_histograms(cyclic):
 
 @pytest.mark.parametrize("fn", [lambda p, q: emd_loss(p, q), lambda p, q: emd_loss(p, q, cyclic=False), cyclic_w1,
                                 lambda p, q: emd_loss(p, q, form="root"),
-                                lambda p, q: emd_loss(p, q, cyclic=False, form="root")])
+                                lambda p, q: emd_loss(p, q, cyclic=False, form="root"),
+                                lambda p, q: emd_loss(p, q, form="root", reduction="sum")])
 def test_gradcheck_histogram_distances(fn):
     p, q = _hists(2, 6, 11).requires_grad_(True), _hists(2, 6, 12).requires_grad_(True)
     assert torch.autograd.gradcheck(fn, (p, q))
@@ -220,6 +241,7 @@ def test_gradcheck_losses_through_the_layers(impl):
         (lambda: emd_loss(torch.rand(2, 4), torch.rand(2, 5)), "same shape"),
         (lambda: emd_loss(torch.rand(4), torch.rand(4)), r"\(B, K\)"),
         (lambda: emd_loss(torch.rand(2, 4), torch.rand(2, 4), form="cubed"), "form must be one of root, squared"),
+        (lambda: emd_loss(torch.rand(2, 4), torch.rand(2, 4), reduction="max"), "reduction must be one of mean, sum"),
         (lambda: cyclic_w1(torch.ones(2, 4, dtype=torch.long), torch.ones(2, 4, dtype=torch.long)), r"\(B, K\)"),
         (lambda: relative_mi(torch.rand(4, 4)), r"\(B, K, K\)"),
     ],

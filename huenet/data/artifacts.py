@@ -15,15 +15,18 @@ __all__ = ["cache_sample", "ensure_data"]
 
 
 def cache_sample(records: Sequence[ImageRecord], split: Split, limit: int | None) -> list[ImageRecord]:
-    """The images to cache: all of them, or ``limit`` drawn from both sides of the split.
+    """The images to cache: all of them, or ``limit`` drawn from the three sides of the split.
 
     The split's order is a seeded shuffle, so its heads are random samples of
-    train and test; the test side gets ``test_fraction`` of them (at least 2).
+    each side; test gets ``test_fraction`` of them and validation its fraction
+    of the rest (at least 2 each).
     """
     if not limit or limit >= len(records):
         return list(records)
     n_test = max(2, round(limit * split.test_fraction))
-    sample = set(split.train[: limit - n_test] + split.test[:n_test])
+    n_validation = max(2, round((limit - n_test) * split.validation_fraction))
+    sample = set(split.train[: limit - n_test - n_validation] + split.validation[:n_validation]
+                 + split.test[:n_test])
     return [r for r in records if r.name in sample]
 
 
@@ -35,6 +38,7 @@ def ensure_data(
     limit: int | None = 200,
     seed: int = 0,
     test_fraction: float = 0.1,
+    validation_fraction: float = 0.1,
     load_size: int = 72,
 ) -> tuple[Split, ImageCache]:
     """The split and image cache that notebook 01 writes, the split cut down to the cached images.
@@ -49,11 +53,12 @@ def ensure_data(
     splits_path, cache_path = Path(splits_path), Path(cache_path)
     if not (splits_path.is_file() and cache_path.is_file()):
         records = list_images(data_root)
-        split = make_split([r.name for r in records], seed, test_fraction, find_duplicates(records))
+        split = make_split([r.name for r in records], seed, test_fraction, find_duplicates(records),
+                           validation_fraction)
         write_splits(split, splits_path)
         save_cache(build_cache(cache_sample(records, split, limit), load_size), cache_path)
     split, cache = read_splits(splits_path), load_cache(cache_path)
     cached = set(cache.names)
-    split = dataclasses.replace(split, train=tuple(n for n in split.train if n in cached),
-                                test=tuple(n for n in split.test if n in cached))
+    split = dataclasses.replace(split, **{side: tuple(n for n in getattr(split, side) if n in cached)
+                                          for side in ("train", "validation", "test")})
     return split, cache

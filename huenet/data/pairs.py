@@ -10,10 +10,15 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from huenet.color import rgb_to_hsv
+from huenet.color import hsv_to_rgb, rgb_to_hsv
 from huenet.data.cache import ImageCache
+from huenet.data.split import Split
 
-__all__ = ["PairDataset", "pair_loader"]
+__all__ = ["VALIDATION_SEED", "PairDataset", "pair_loader", "validation_pairs"]
+
+# The seed of the validation pairs every choice is scored on: fixed, not a run's seed, so that runs of
+# different seeds are compared on the same pairs.
+VALIDATION_SEED = 0
 
 
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -202,3 +207,18 @@ def pair_loader(dataset: PairDataset, batch_size: int, *, drop_last: bool | None
     if drop_last is None:
         drop_last = dataset.mode == "train"
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0, drop_last=drop_last)
+
+
+def validation_pairs(cache: ImageCache, split: Split, *, crop_size: int, n_pairs: int) -> tuple[Tensor, Tensor]:
+    """The fixed validation pairs that training, the colour GAN and the calibration are scored on, as RGB.
+
+    Centre crops of ``split.validation`` only (never a test image), drawn once
+    from :data:`VALIDATION_SEED`, so every run and every setting meets the same pairs.
+
+    Returns:
+        ``(source, target)``, each ``(n_pairs, 3, crop_size, crop_size)`` in [0, 1].
+    """
+    pairs = PairDataset(cache, split.validation, crop_size=crop_size, mode="eval", seed=VALIDATION_SEED,
+                        n_pairs=n_pairs)
+    batch = pairs.batch(torch.arange(len(pairs)))
+    return hsv_to_rgb(batch["source"]), hsv_to_rgb(batch["target"])
