@@ -16,7 +16,7 @@ and painted by Hue-Net with a flower's colours at the default working size, the 
 - **memory**: the growth of the process's peak resident set per megapixel, sizes in ascending order
   (goal <= 0.1 GiB per megapixel).
 
-    python benchmarks/bench_transfer.py                       # models/full/generator.pt, else the shipped weights
+    python benchmarks/bench_transfer.py                # models/huenet/full/generator.pt, else the shipped weights
 """
 
 from __future__ import annotations

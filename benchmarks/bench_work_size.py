@@ -8,7 +8,7 @@ with the source, on the full-size output. ``huenet.work_size.pick_work_size`` pi
 model's own held-out point (``reports/metrics/train_full.json``); ``tests/test_work_size.py`` checks that
 ``huenet.api.DEFAULT_WORK_SIZE`` is that pick from the committed csv.
 
-    python benchmarks/bench_work_size.py                 # models/full/generator.pt, 64 pairs
+    python benchmarks/bench_work_size.py                 # models/huenet/full/generator.pt, 64 pairs
 """
 
 from __future__ import annotations

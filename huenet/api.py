@@ -1,7 +1,7 @@
 """Colour transfer with a trained Hue-Net or a baseline, on photos of any size, one or a folder of them.
 
     import huenet
-    out = huenet.transfer("flower.jpg", "sunset.jpg")                   # Hue-Net, models/full/generator.pt
+    out = huenet.transfer("flower.jpg", "sunset.jpg")                   # Hue-Net, models/huenet/full/generator.pt
     out = huenet.transfer("flower.jpg", "sunset.jpg", method="reinhard")
     out = huenet.transfer("flower.jpg", color="#d04a8c", method="feature-matching")  # a colour, no target image
     out.save("out.png")

@@ -1,7 +1,7 @@
 """The loss-weight calibration: ``reports/calibration.csv`` from DVC experiments, its front and the pick.
 
-Each sweep point is a DVC experiment of the ``train@full`` stage (``dvc exp run
---queue train@full -S train.config.lambda_mi=...``). Its numbers on the
+Each sweep point is a DVC experiment of one training of the full model (``dvc exp run
+--queue score@full -S 'train.variants={full:{}}' -S train.config.lambda_mi=...``). Its numbers on the
 validation pairs (``reports/metrics/train_full.json``) and its ``train`` params
 become one row, with the split it was scored on and the CPU it ran on.
 ``emd_ratio`` is W1(target, output) / W1(target, source): below 1 when the
@@ -38,7 +38,7 @@ from typing import Any
 from huenet.report import PAPER_MEANS
 
 __all__ = ["COLUMNS", "PAPER_POINT", "AXES", "Choice", "experiment_rows", "runs_of", "pareto_front", "meets_goal",
-           "seed_spread", "choose", "write_csv", "read_csv", "merge_rows", "main"]
+           "seed_spread", "choose", "describe", "calibration_markdown", "write_csv", "read_csv", "merge_rows", "main"]
 
 METRICS_FILE = "reports/metrics/train_full.json"
 CONFIG_COLUMNS = ("emd_form", "emd_reduction", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size",
@@ -200,6 +200,50 @@ def choose(rows: Iterable[Mapping[str, Any]], point: Mapping[str, float] = PAPER
     finalists = tuple((config_of(g), d, len(g)) for d, g in ranked if d <= best + 1.0)
     return Choice(config=config_of(group), distance=best, seeds=len(group), finalists=finalists,
                   undecided=tuple(c for c, _, n in finalists if n < 2), spread=spread)
+
+
+def describe(config: Mapping[str, Any]) -> str:
+    """A config's loss in words: ``root EMD (mean over the bins) x 100, MI x 85 on 32 x 32 bins``."""
+    bins = f"{config['mi_bins']} x {config['mi_bins']}" if config["mi_bins"] else "K x K"
+    return (f"{config['emd_form']} EMD ({config['emd_reduction']} over the bins) x {config['lambda_emd']:g}, "
+            f"MI x {config['lambda_mi']:g} on {bins} bins")
+
+
+def calibration_markdown(rows: Sequence[Mapping[str, Any]], baselines: Mapping[str, Mapping[str, float]]) -> str:
+    """``reports/calibration.md``: the validation runs, the seed spread, the rule's pick and its finalists.
+
+    ``baselines``: method name -> its ``emd_ratio`` and ``rel_mi_src_out`` on the same validation pairs, shown
+    beside the runs for reference (the rule does not read them).
+    """
+    validation = [r for r in rows if r["split"] == "validation"]
+    choice = choose(rows)
+    header = ["run", "loss", "seed", "CPU", "EMD ratio", "rel. MI", "grey SSIM"]
+    lines = ["| " + " | ".join(header) + " |", "| :--- | :--- | ---: | :--- | ---: | ---: | ---: |"]
+    for r in validation:
+        lines.append(f"| {r['experiment']} | {describe(r)} | {r['seed']} | {r['cpu']} | {r['emd_ratio']:.3f} | "
+                     f"{r['rel_mi_src_out']:.3f} | {r['grey_ssim']:.3f} |")
+    for name, b in baselines.items():
+        lines.append(f"| {name} (no training) |  |  |  | {b['emd_ratio']:.3f} | {b['rel_mi_src_out']:.3f} |  |")
+    finalists = "; ".join(f"{describe(c)}: {d:.2f} ({n} seed{'s' * (n > 1)})" for c, d, n in choice.finalists)
+    earlier = len(rows) - len(validation)
+    return "\n\n".join([
+        "# The loss calibration",
+        f"Written by notebook 06 (`dvc repro calibration`) from `reports/calibration.csv`: {len(validation)} runs of "
+        f"the full model, each scored on the same {validation[0]['eval_pairs']} validation pairs (never a test pair). "
+        f"The paper's point: EMD ratio {PAPER_POINT['emd_ratio']:.3f}, relative MI "
+        f"{PAPER_POINT['rel_mi_src_out']:.3f}.",
+        "\n".join(lines),
+        f"**The rule** (`huenet.calibration.choose`, fixed before any of these runs): the config whose seed mean lies "
+        f"nearest the paper's point, each axis in units of the seed spread, here {choice.spread['emd_ratio']:.3f} in "
+        f"EMD ratio and {choice.spread['rel_mi_src_out']:.3f} in relative MI (pooled over the configs run with two "
+        "seeds); configs within one unit of the nearest are finalists, and each needs two seeds.",
+        f"**The pick**: {describe(choice.config)}, {choice.distance:.2f} spreads from the paper's point over its "
+        f"{choice.seeds} seed{'s' * (choice.seeds > 1)}. Finalists (distance in spreads): {finalists}."
+        + (f" Undecided until they have a second seed: {'; '.join(describe(c) for c in choice.undecided)}."
+           if choice.undecided else ""),
+        f"{earlier} earlier runs, scored on test pairs before the validation split existed, are in the csv with "
+        "`split=test` and choose nothing (notebook 06 draws them in grey).",
+    ]) + "\n"
 
 
 def write_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> None:

@@ -6,7 +6,8 @@ full model and the one trained without the MI loss are (:func:`table1_rows`, the
 ``reports/table1.json``). :meth:`Row.load` gives the row as a function ``(source_rgb, target_rgb) ->
 output_rgb`` on ``(B, 3, H, W)`` float tensors in [0, 1]; :func:`score` runs the metrics of
 :mod:`huenet.metrics` on each row's outputs for the same pairs, and :func:`summarise` turns the per-pair
-values into means with bootstrap 95% confidence intervals, shaped as ``reports/table1.json``. Writing them
+values into means with bootstrap 95% confidence intervals, shaped as ``reports/table1.json``. A model trained
+with several seeds is one row whose intervals resample seeds as well as pairs (:func:`seed_groups`). Writing them
 up (tables, Figure 6, the paper's claims) is :mod:`huenet.report`'s, so this module needs only the base
 dependencies.
 """
@@ -34,12 +35,13 @@ from huenet.metrics import (
     hue_emd,
     hue_relative_mi,
     realism_fd,
+    seed_bootstrap_ci,
 )
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
 from huenet.rgbuv import rgbuv_hellinger
 
-__all__ = ["CONTEXT_SCALE", "KID_SUBSETS", "KID_SUBSET_SIZE", "Row", "table1_rows", "labels", "PairFn", "apply_method",
-           "score", "summarise", "fixed_pairs"]
+__all__ = ["CONTEXT_SCALE", "KID_SUBSETS", "KID_SUBSET_SIZE", "Row", "table1_rows", "seed_groups", "labels", "PairFn",
+           "apply_method", "score", "summarise", "fixed_pairs"]
 
 # KID's subsets (Binkowski et al. 2018): 100 draws of at most 500 images from each side, so that the spread comes
 # from both the outputs and the reference even where one of them has fewer images than a subset would take.
@@ -75,21 +77,34 @@ class Row:
 
 
 def table1_rows(full_model: str | os.PathLike, no_mi_model: str | os.PathLike,
-                color_gan_model: str | os.PathLike) -> dict[str, Row]:
+                color_gan_model: str | os.PathLike, *, full_seeds: Sequence[str | os.PathLike] = ()) -> dict[str, Row]:
     """Every row that notebooks 04 and 05 compare, by the keys of ``reports/table1.json``.
 
     Hue-Net with and without the MI loss (two ``generator.pt`` files), Reinhard, hue histogram matching, and
     Soiffer & Zhang's colour GAN (its ``generator.pt``) and feature matching, both aimed at the target's mean
     colour. Keys are the methods' registered names, and ``huenet-no-mi`` for the second Hue-Net model.
+    ``full_seeds``: the full model's other seeds, rows ``huenet-seed1``, ``huenet-seed2``, ... that
+    :func:`summarise` folds into row ``huenet`` (:func:`seed_groups`).
     """
     return {
         "huenet": Row("huenet", full_model),
+        **{f"huenet-seed{i}": Row("huenet", path, own_label=f"Hue-Net seed {i}")
+           for i, path in enumerate(full_seeds, 1)},
         "huenet-no-mi": Row("huenet", no_mi_model, own_label="w/o MI"),
         "reinhard": Row("reinhard"),
         "histmatch": Row("histmatch"),
         "color-gan": Row("color-gan", color_gan_model),
         "feature-matching": Row("feature-matching"),
     }
+
+
+def seed_groups(rows: Mapping[str, object]) -> dict[str, list[str]]:
+    """Row ``huenet`` and its other seeds' rows (:func:`table1_rows`), as :func:`summarise` groups them.
+
+    >>> seed_groups({"huenet": 0, "huenet-seed1": 0, "reinhard": 0})
+    {'huenet': ['huenet', 'huenet-seed1']}
+    """
+    return {"huenet": ["huenet", *(k for k in rows if k.startswith("huenet-seed"))]} if "huenet" in rows else {}
 
 
 def labels(rows: Mapping[str, Row]) -> dict[str, str]:
@@ -191,8 +206,39 @@ def _rounded_realism(entry: Mapping) -> dict:
             "realism_kid": {k: round(float(v), 5) for k, v in entry["realism_kid"].items()}}
 
 
-def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
-    """Means and percentile-bootstrap 95% CIs of :func:`score`'s per-pair values (the table1.json shape)."""
+def _seed_ci(rows: Sequence[np.ndarray], n_boot: int, seed: int) -> dict:
+    """The seeds' mean, its seed-and-pair bootstrap 95% CI, each seed's mean; the defined pairs per seed if not all."""
+    values = np.stack([np.asarray(r, dtype=np.float64) for r in rows])
+    mean, lo, hi = seed_bootstrap_ci(values, n_boot=n_boot, seed=seed)
+    entry = {"mean": round(mean, 4), "ci95": [round(lo, 4), round(hi, 4)],
+             "seed_means": [round(float(np.nanmean(r)), 4) for r in values]}
+    defined = int(round(np.isfinite(values).sum() / len(values)))
+    return entry if defined == values.shape[1] else entry | {"defined": defined}
+
+
+def _seed_entry(members: Sequence[Mapping], n_boot: int, seed: int) -> dict:
+    """A row trained with several seeds: per-pair metrics over seeds and pairs, realism averaged over seeds."""
+    first = members[0]
+    entry: dict = {"pairs": int(len(first["emd_tar_out"])), "seeds": len(members)}
+    entry |= {k: _seed_ci([m[k] for m in members], n_boot, seed) for k in first if not k.startswith("realism_")}
+    if "realism_fd" in first:
+        entry |= _rounded_realism({
+            "realism_fd": float(np.mean([m["realism_fd"] for m in members])),
+            "realism_kid": {stat: float(np.mean([m["realism_kid"][stat] for m in members]))
+                            for stat in ("mean", "std")}})
+    return entry
+
+
+def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0,
+              seeds: Mapping[str, Sequence[str]] | None = None) -> dict:
+    """Means and percentile-bootstrap 95% CIs of :func:`score`'s per-pair values (the table1.json shape).
+
+    ``seeds``: row -> the methods of ``scores`` that are its training seeds, itself first (:func:`seed_groups`).
+    Such a row's entry is over all its seeds, its intervals resample seeds and pairs
+    (:func:`huenet.metrics.seed_bootstrap_ci`) and list each seed's mean (``seed_means``); realism is the seeds'
+    mean. Each seed's own entry, pairs resampled only, goes under ``seed_runs[row]``; the other seeds are no
+    rows of their own.
+    """
     summary = {
         "pairs": int(len(scores["emd_tar_src"])),
         "emd_tar_src": _ci(scores["emd_tar_src"], n_boot, seed),
@@ -204,12 +250,20 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict:
     if "realism_sources" in scores:
         summary["realism_sources"] = _rounded_realism(scores["realism_sources"])
         summary["kid_subsets"] = [KID_SUBSETS, KID_SUBSET_SIZE]
+    groups = {row: list(members) for row, members in (seeds or {}).items() if len(members) > 1}
+    folded = {m for members in groups.values() for m in members[1:]}
+    runs: dict = {}
     for name, values in scores["methods"].items():
         entry: dict = {"pairs": int(len(values["emd_tar_out"]))}
         entry |= {k: _ci(v, n_boot, seed) for k, v in values.items() if not k.startswith("realism_")}
         if "realism_fd" in values:
             entry |= _rounded_realism(values)
-        summary["methods"][name] = entry
+        runs[name] = entry
+        if name not in folded:
+            summary["methods"][name] = entry
+    for row, members in groups.items():
+        summary["methods"][row] = _seed_entry([scores["methods"][m] for m in members], n_boot, seed)
+        summary.setdefault("seed_runs", {})[row] = {m: runs[m] for m in members}
     return summary
 
 

@@ -46,7 +46,7 @@ __all__ = ["Method", "BoundMethod", "register_method", "methods", "get_method", 
            "DEFAULT_MODEL",
            "DEFAULT_COLOR_GAN", "FEATURE_MATCHING_MAX_MEGAPIXELS"]
 
-DEFAULT_MODEL = Path("models/full/generator.pt")
+DEFAULT_MODEL = Path("models/huenet/full/generator.pt")
 """The pipeline's trained generator, relative to the current directory."""
 SHIPPED_MODEL = Path(__file__).resolve().parent / "weights" / "huenet-full-fp16.pt"
 """The Hue-Net weights the package ships (``huenet.shipped`` writes them), used when there is no DEFAULT_MODEL."""

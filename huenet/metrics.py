@@ -68,6 +68,7 @@ __all__ = [
     "frechet_distance",
     "realism_fd",
     "bootstrap_ci",
+    "seed_bootstrap_ci",
 ]
 
 HUE_LEVELS = 255  # values of PIL's hue byte: int(255 h), h in [0, 1)
@@ -343,6 +344,13 @@ def realism_fd(feats_a: ArrayLike, feats_b: ArrayLike) -> float:
 # -------------------------------------------------------------- statistics
 
 
+def _check_resampling(n_boot: int, level: float) -> None:
+    if not isinstance(n_boot, int) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+
+
 def bootstrap_ci(
     values: ArrayLike | Sequence[float], n_boot: int = 2000, seed: int = 0, level: float = 0.95
 ) -> tuple[float, float, float]:
@@ -367,10 +375,7 @@ def bootstrap_ci(
         raise ValueError(f"values must be a non-empty 1-D array, got shape {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError("values contain NaN or infinite values")
-    if not isinstance(n_boot, int) or n_boot < 1:
-        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+    _check_resampling(n_boot, level)
     rng = np.random.default_rng(seed)
     means = np.empty(n_boot)
     chunk = max(1, 2**22 // x.size)  # bound the (chunk, N) index array to ~32 MB
@@ -380,3 +385,49 @@ def bootstrap_ci(
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
     return float(x.mean()), float(lo), float(hi)
+
+
+def seed_bootstrap_ci(
+    values: ArrayLike, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean and a two-level bootstrap interval over training seeds and pairs.
+
+    Each resample draws ``S`` seeds and ``N`` pairs with replacement (the same
+    pairs for every drawn seed: all seeds were scored on the same pairs) and
+    takes the mean of those values, ignoring NaN (an undefined pair). The
+    interval so includes the seed-to-seed spread as well as the pairs'; with
+    one seed it is the pairs' bootstrap.
+
+    Args:
+        values: ``(S, N)``: seed ``s``'s value on pair ``n``; NaN where undefined.
+        n_boot, seed, level: as :func:`bootstrap_ci`.
+
+    Returns:
+        ``(mean, lo, hi)``: the mean over all defined values and the interval.
+
+    >>> mean, lo, hi = seed_bootstrap_ci([[0.1, 0.2, 0.3], [0.3, 0.4, 0.5]], n_boot=500)
+    >>> round(mean, 3), lo < 0.25 < hi
+    (0.3, True)
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2 or x.size == 0:
+        raise ValueError(f"values must be a non-empty (seeds, pairs) array, got shape {x.shape}")
+    if np.isinf(x).any() or np.isnan(x).all(axis=1).any():
+        raise ValueError("values contain infinite values or a seed with no defined value")
+    _check_resampling(n_boot, level)
+    rng = np.random.default_rng(seed)
+    s, n = x.shape
+    defined, filled = ~np.isnan(x), np.nan_to_num(x)
+    means = np.empty(n_boot)
+    chunk = max(1, 2**22 // x.size)
+    for start in range(0, n_boot, chunk):
+        stop = min(start + chunk, n_boot)
+        seeds = rng.integers(0, s, size=(stop - start, s, 1))
+        pairs = rng.integers(0, n, size=(stop - start, 1, n))
+        # a resample with no defined value keeps NaN and is dropped below (only possible with few pairs)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[start:stop] = filled[seeds, pairs].sum((1, 2)) / defined[seeds, pairs].sum((1, 2))
+    means = means[~np.isnan(means)]
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(np.nanmean(x)), float(lo), float(hi)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from huenet.report import format_ci, format_kid
+from huenet.report import format_ci, format_kid, seed_entries
 
 __all__ = ["model_card", "main"]
 
@@ -39,25 +39,27 @@ def model_card(params: Mapping, data: Mapping, train: Mapping, table1: Mapping, 
         "## What it is",
         "",
         f"`huenet/weights/{shipped['file']}` ({shipped['bytes'] / 1e6:.1f} MB): the U-Net generator of the "
-        "pipeline's `train@full` stage (the CPU profile of `params.yaml`), its weights stored as float16 "
+        "pipeline's `train` stage, run `full` (seed 0; the CPU profile of `params.yaml`), its weights stored as float16 "
         f"(largest output difference from the float32 model on {len(shipped['photos'])} sample photos: "
         f"{shipped['largest_level_difference']} 8-bit level{'s' * (shipped['largest_level_difference'] != 1)}). "
         f"Weight digest (float16): `{shipped['float16_sha256']}`, the one the training stage recorded. It "
         "paints a new hue for every pixel of a source photo from a target photo's hues; saturation and value "
-        "stay the source's. `huenet transfer` uses it when there is no `models/full/generator.pt` in the "
+        "stay the source's. `huenet transfer` uses it when there is no `models/huenet/full/generator.pt` in the "
         "current folder.",
         "",
         "## Training",
         "",
         f"- Data: Oxford 102 Flowers (Nilsback & Zisserman 2008), {data['images']} images; {data['train']} "
-        f"training images, {data['test']} test images (a seeded 90/10 split, byte-identical images on one side; "
-        "`docs/data.md`). Pairs are random (source, target) pairs of training images.",
+        f"training images, {data['validation']} validation images (every setting was chosen on these), "
+        f"{data['test']} test images (a seeded split, byte-identical images on one side; `docs/data.md`). Pairs "
+        "are random (source, target) pairs of training images.",
         f"- Input: {stage['crop_size']} px random crops of images resized to {params['data']['load_size']} px.",
         f"- Config: width {config['width']}, depth {config['depth']}, batch {config['batch_size']}, "
         f"{config['steps']} steps, Adam lr {config['lr']:g}, {config['emd_form']} EMD x {config['lambda_emd']:g}, "
         f"MI x {config['lambda_mi']:g} on {config['mi_bins']} x {config['mi_bins']} bins, seed {config['seed']}; "
         f"{train['train_minutes']:.0f} minutes on {train['threads']} CPU thread{'s' * (train['threads'] != 1)}.",
-        f"- Held-out ({train['pairs']} test pairs at {stage['crop_size']} px): EMD ratio {train['emd_ratio']:.3f}, "
+        f"- Validation ({train['pairs']} validation pairs at {stage['crop_size']} px): "
+        f"EMD ratio {train['emd_ratio']:.3f}, "
         f"relative MI with the source {train['rel_mi_src_out']:.3f}, grey SSIM {train['grey_ssim']:.3f}.",
         "",
         "## Table 1 numbers of this model",
@@ -67,7 +69,8 @@ def model_card(params: Mapping, data: Mapping, train: Mapping, table1: Mapping, 
         "",
         "| model | EMD TAR-OUT | rel. MI SRC-OUT | grey SSIM SRC-OUT | RGB-uv Hellinger OUT-TAR | KID x 1000 |",
         "| :--- | ---: | ---: | ---: | ---: | ---: |",
-        "| Hue-Net (this model) " + _row(methods["huenet"]),
+        "| Hue-Net (this model, seed 0) " + _row(seed_entries(table1)[0]),
+        f"| Hue-Net, mean of {methods['huenet'].get('seeds', 1)} training seeds " + _row(methods["huenet"]),
         "| Reinhard, for comparison " + _row(methods["reinhard"]),
         "",
         "## Intended use and limits",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -148,32 +148,87 @@ def _below(low: Mapping, high: Mapping) -> bool:
     return low["ci95"][1] < high["ci95"][0]
 
 
-def closer_to_target(report: Mapping) -> bool:
+VERDICTS = ("Supported", "Mixed", "Not supported")
+
+
+def verdict(per_seed: Sequence[bool], overall: bool) -> str:
+    """A claim's verdict from its test on each training seed and on the seed-aware interval.
+
+    Supported: it holds for every seed and the interval over seeds and pairs excludes the alternative. Not
+    supported: it holds for no seed and not for the interval. Mixed: anything between, the seeds disagree or
+    chance over seeds could undo it.
+
+    >>> verdict([True, True, True], True), verdict([True, False, True], False), verdict([False], False)
+    ('Supported', 'Mixed', 'Not supported')
+    """
+    if all(per_seed) and overall:
+        return VERDICTS[0]
+    if not any(per_seed) and not overall:
+        return VERDICTS[2]
+    return VERDICTS[1]
+
+
+def seed_entries(report: Mapping, row: str = "huenet") -> list[Mapping]:
+    """Each training seed's own entry of ``row`` (pairs resampled only); the row itself when it has one seed."""
+    runs = (report.get("seed_runs") or {}).get(row)
+    return list(runs.values()) if runs else [report["methods"][row]]
+
+
+def _claim(report: Mapping, holds: Callable[[Mapping], bool], overall: Callable[[Mapping], bool] | None = None,
+           row: str = "huenet") -> str:
+    """``holds(entry)`` on each seed's entry of ``row`` and ``overall`` (default: ``holds``) on its seed-aware
+    entry, as a verdict."""
+    return verdict([holds(e) for e in seed_entries(report, row)], (overall or holds)(report["methods"][row]))
+
+
+def _seeds_holding(report: Mapping, holds: Callable[[Mapping], bool], row: str = "huenet") -> str:
+    entries = seed_entries(report, row)
+    return f"{sum(holds(e) for e in entries)} of {len(entries)} seeds"
+
+
+def _closer(report: Mapping) -> Callable[[Mapping], bool]:
+    return lambda e: _below(e["emd_tar_out"], report["emd_tar_src"])
+
+
+def _more_mi(report: Mapping) -> Callable[[Mapping], bool]:
+    return lambda e: _below(report["methods"]["huenet-no-mi"]["rel_mi_src_out"], e["rel_mi_src_out"])
+
+
+def _mean_below_reinhard(report: Mapping) -> Callable[[Mapping], bool]:
+    return lambda e: e["emd_tar_out"]["mean"] < report["methods"]["reinhard"]["emd_tar_out"]["mean"]
+
+
+def _below_reinhard(report: Mapping) -> Callable[[Mapping], bool]:
+    return lambda e: _below(e["emd_tar_out"], report["methods"]["reinhard"]["emd_tar_out"])
+
+
+def _context_above_colour_maps(report: Mapping) -> Callable[[Mapping], bool]:
+    methods = report["methods"]
+    return lambda e: e["context"]["mean"] is not None and all(
+        methods[k]["context"]["mean"] is not None and _below(methods[k]["context"], e["context"])
+        for k in ("reinhard", "histmatch"))
+
+
+def closer_to_target(report: Mapping) -> str:
     """Claim 1: Hue-Net's EMD TAR-OUT interval lies wholly below the sources' EMD TAR-SRC interval."""
-    return _below(report["methods"]["huenet"]["emd_tar_out"], report["emd_tar_src"])
+    return _claim(report, _closer(report))
 
 
-def mi_ties_to_source(report: Mapping) -> bool:
+def mi_ties_to_source(report: Mapping) -> str:
     """Claim 2: relative MI SRC-OUT with the MI loss has its interval wholly above the one without it."""
-    methods = report["methods"]
-    return _below(methods["huenet-no-mi"]["rel_mi_src_out"], methods["huenet"]["rel_mi_src_out"])
+    return _claim(report, _more_mi(report))
 
 
-def beats_reinhard_on_emd(report: Mapping) -> bool:
-    """Claim 3, on the paper's measure: Hue-Net's mean EMD TAR-OUT is below Reinhard's."""
-    methods = report["methods"]
-    return methods["huenet"]["emd_tar_out"]["mean"] < methods["reinhard"]["emd_tar_out"]["mean"]
+def beats_reinhard_on_emd(report: Mapping) -> str:
+    """Claim 3, on the paper's measure: each seed's mean EMD TAR-OUT is below Reinhard's, and the interval over
+    seeds and pairs lies wholly below Reinhard's interval."""
+    return _claim(report, _mean_below_reinhard(report), _below_reinhard(report))
 
 
-def not_a_colour_map(report: Mapping) -> bool:
+def not_a_colour_map(report: Mapping) -> str:
     """Beyond the paper (its section 3): Hue-Net's coarse context dependence has its interval wholly above both
     colour maps' (Reinhard, hue histogram matching): what it paints is not one colour -> hue map of the source."""
-    methods = report["methods"]
-    hue_net = methods["huenet"]["context"]
-    if hue_net["mean"] is None:
-        return False
-    return all(methods[k]["context"]["mean"] is not None and _below(methods[k]["context"], hue_net)
-               for k in ("reinhard", "histmatch"))
+    return _claim(report, _context_above_colour_maps(report))
 
 
 def paper_tar_src_is_non_cyclic(report: Mapping) -> bool:
@@ -185,9 +240,20 @@ def paper_tar_src_is_non_cyclic(report: Mapping) -> bool:
     return abs(paper - report["emd_tar_src_linear"]["mean"]) < abs(paper - report["emd_tar_src"]["mean"])
 
 
+def seeds_sentence(report: Mapping, row: str = "huenet") -> str:
+    """How a row's numbers come from its training seeds, for the text beside the tables."""
+    entries = seed_entries(report, row)
+    if len(entries) < 2:
+        return "Hue-Net is one training seed: its intervals resample pairs only."
+    means = ", ".join(f"{e['emd_tar_out']['mean']:.3f}" for e in entries)
+    return (f"Hue-Net is the mean of {len(entries)} training seeds (EMD TAR-OUT {means}), its intervals resampling "
+            "seeds and pairs; the other learned rows are one seed each.")
+
+
 def claims(report: Mapping) -> str:
     """The paper's three claims checked on a report (the ``reports/table1.json`` shape), and the systems of
-    Soiffer & Zhang beside them: a numbered Markdown list."""
+    Soiffer & Zhang beside them: a numbered Markdown list. Each verdict is :func:`verdict`'s, over Hue-Net's
+    training seeds."""
     methods, subset = report["methods"], report["feature_matching_subset"]
     hue_net, no_mi, reinhard, gan = (methods[k] for k in ("huenet", "huenet-no-mi", "reinhard", "color-gan"))
     fm, hue_net_k = subset["methods"]["feature-matching"], subset["methods"]["huenet"]
@@ -195,30 +261,28 @@ def claims(report: Mapping) -> str:
     source, output = report["emd_tar_src"]["mean"], hue_net["emd_tar_out"]["mean"]
     nearer = ("non-cyclic", report["emd_tar_src_linear"]["mean"]) if paper_tar_src_is_non_cyclic(report) \
         else ("cyclic", source)
-    overlap = not (_below(hue_net["emd_tar_out"], reinhard["emd_tar_out"])
-                   or _below(reinhard["emd_tar_out"], hue_net["emd_tar_out"]))
-
-    def supported(holds: bool) -> str:
-        return "Supported" if holds else "Not supported"
 
     def mean(entry: Mapping, key: str) -> str:
         return f"{entry[key]['mean']:.3f}"
 
     items = [
-        f"**Closer to the target.** {supported(closer_to_target(report))}: EMD TAR-OUT "
-        f"{format_ci(hue_net['emd_tar_out'])} against TAR-SRC {format_ci(report['emd_tar_src'])}, a ratio of "
-        f"{output / source:.2f} (the paper: {paper['emd_tar_out']:.3f} / {paper['emd_tar_src']:.3f} = "
+        f"**Closer to the target.** {closer_to_target(report)} ({_seeds_holding(report, _closer(report))}): EMD "
+        f"TAR-OUT {format_ci(hue_net['emd_tar_out'])} against TAR-SRC {format_ci(report['emd_tar_src'])}, a ratio "
+        f"of {output / source:.2f} (the paper: {paper['emd_tar_out']:.3f} / {paper['emd_tar_src']:.3f} = "
         f"{paper['emd_tar_out'] / paper['emd_tar_src']:.2f}). Both are the cyclic W1; the paper's TAR-SRC is "
         f"nearer our {nearer[0]} W1 of the same pairs, {nearer[1]:.3f}.",
-        f"**The MI loss ties the output to the source.** {supported(mi_ties_to_source(report))}: relative MI "
-        f"SRC-OUT {format_ci(hue_net['rel_mi_src_out'])} with the MI loss, {format_ci(no_mi['rel_mi_src_out'])} "
-        f"without (the paper: {paper['rel_mi_src_out']:.3f} against {paper['rel_mi_src_out_no_mi']:.3f}).",
-        f"**Hue-Net beats Reinhard.** On hue EMD to the target, {'yes' if beats_reinhard_on_emd(report) else 'no'}: "
-        f"{mean(hue_net, 'emd_tar_out')} against {mean(reinhard, 'emd_tar_out')} (the 95% intervals "
-        f"{'overlap' if overlap else 'are apart'}); on relative MI with the source {mean(hue_net, 'rel_mi_src_out')} "
-        f"against {mean(reinhard, 'rel_mi_src_out')}; on grey SSIM {mean(hue_net, 'ssim')} against "
-        f"{mean(reinhard, 'ssim')} (Hue-Net keeps the source's V). Hue histogram matching, which optimises the EMD "
-        f"column directly, reaches {mean(methods['histmatch'], 'emd_tar_out')}: the lower bound.",
+        f"**The MI loss ties the output to the source.** {mi_ties_to_source(report)} "
+        f"({_seeds_holding(report, _more_mi(report))}): relative MI SRC-OUT {format_ci(hue_net['rel_mi_src_out'])} "
+        f"with the MI loss, {format_ci(no_mi['rel_mi_src_out'])} without (the paper: {paper['rel_mi_src_out']:.3f} "
+        f"against {paper['rel_mi_src_out_no_mi']:.3f}).",
+        f"**Hue-Net beats Reinhard.** On hue EMD to the target, {beats_reinhard_on_emd(report)}: the mean is below "
+        f"Reinhard's for {_seeds_holding(report, _mean_below_reinhard(report))}, "
+        f"{format_ci(hue_net['emd_tar_out'])} over seeds and pairs against {format_ci(reinhard['emd_tar_out'])} "
+        f"(the intervals {'are apart' if _below_reinhard(report)(hue_net) else 'overlap'}); on relative MI with the "
+        f"source {mean(hue_net, 'rel_mi_src_out')} against {mean(reinhard, 'rel_mi_src_out')}; on grey SSIM "
+        f"{mean(hue_net, 'ssim')} against {mean(reinhard, 'ssim')} (Hue-Net keeps the source's V). Hue histogram "
+        f"matching, which optimises the EMD column directly, reaches {mean(methods['histmatch'], 'emd_tar_out')}: "
+        "the lower bound.",
         f"**Beyond the paper: Soiffer & Zhang's systems** aim at the target's mean colour, not its hue histogram. "
         f"On the first {subset['pairs']} pairs feature matching reaches EMD {mean(fm, 'emd_tar_out')} (Hue-Net "
         f"{mean(hue_net_k, 'emd_tar_out')}), grey SSIM {mean(fm, 'ssim')} (Hue-Net {mean(hue_net_k, 'ssim')}) and "
@@ -227,10 +291,11 @@ def claims(report: Mapping) -> str:
         f"GAN reaches EMD {mean(gan, 'emd_tar_out')}, grey SSIM {mean(gan, 'ssim')} and KID x 1000 "
         f"{format_kid(gan['realism_kid'])} (Hue-Net {format_kid(hue_net['realism_kid'])}).",
         f"**Beyond the paper: the painting is not a colour map** (section 3: the insect painted apart from the "
-        f"petals). {supported(not_a_colour_map(report))}: the share of the output's hue variance that no map of the "
-        f"source colour explains, at the 4 x 4 scale, is {_cell(hue_net, 'context')} for Hue-Net against "
-        f"{_cell(reinhard, 'context')} for Reinhard and {_cell(methods['histmatch'], 'context')} for hue histogram "
-        f"matching, two colour maps by construction (without the MI loss: {_cell(no_mi, 'context')}).",
+        f"petals). {not_a_colour_map(report)} ({_seeds_holding(report, _context_above_colour_maps(report))}): the "
+        f"share of the output's hue variance that no map of the source colour explains, at the 4 x 4 scale, is "
+        f"{_cell(hue_net, 'context')} for Hue-Net against {_cell(reinhard, 'context')} for Reinhard and "
+        f"{_cell(methods['histmatch'], 'context')} for hue histogram matching, two colour maps by construction "
+        f"(without the MI loss: {_cell(no_mi, 'context')}).",
     ]
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
 
@@ -281,6 +346,10 @@ def table1_markdown(report: Mapping, scores: Mapping, *, crop_size: int) -> str:
         "comparable to published FID or KID**. How each metric follows the published one it is named after: "
         "[docs/metrics.md](../docs/metrics.md).",
         method_means(report),
+        "## Hue-Net's training seeds, each on its own",
+        seeds_sentence(report) + " Each seed's row below resamples pairs only.",
+        summary_table({"methods": dict((report.get("seed_runs") or {}).get("huenet")
+                                       or {"huenet": report["methods"]["huenet"]})}),
         f"## Seven pairs, beside the paper's ({PAPER_CITATION})",
         seven_pairs(scores),
         "## The paper's claims, checked",
@@ -303,7 +372,8 @@ def readme_block(report: Mapping) -> str:
         README_START,
         f"From the committed run of the pipeline: {report['pairs']} fixed-seed test pairs, mean [bootstrap 95% CI] "
         "([reports/table1.md](reports/table1.md), written by notebook 05, also has the seven pairs beside the "
-        f"paper's and every method on feature matching's pairs). {source_vs_target(report)}",
+        f"paper's and every method on feature matching's pairs). {source_vs_target(report)} "
+        f"{seeds_sentence(report)}",
         summary_table(report, README_COLUMNS),
         "Notebook 05's reading of the paper's claims, from these numbers:",
         claims(report),

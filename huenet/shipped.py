@@ -1,12 +1,12 @@
 """The Hue-Net weights the package ships, so that ``huenet transfer`` paints right after ``pip install``.
 
-The file is the pipeline's ``models/full/generator.pt`` (the CPU profile) with its weights stored as float16:
+The file is the pipeline's ``models/huenet/full/generator.pt`` (the CPU profile) with its weights stored as float16:
 half the size, and within one 8-bit level of the float32 model on the sample photos (measured when it is
 written, kept in ``reports/shipped_model.json``). The training stage records the float16 digest of the model
 it trained (``reports/train_full.json``), so a test can tell that the shipped file is that model and not
 another one beside the numbers reported for it.
 
-    python -m huenet.shipped write models/full/generator.pt   # after `dvc repro`, when the model changed
+    python -m huenet.shipped write models/huenet/full/generator.pt   # after `dvc repro`, when the model changed
 
 Each shipped version adds its size to the git history: ship again only when the model changes.
 """
@@ -57,7 +57,7 @@ def write_shipped(model: str | Path, out: Path = SHIPPED_MODEL, report: Path = R
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2 or args[0] != "write":
-        print("usage: python -m huenet.shipped write models/full/generator.pt", file=sys.stderr)
+        print("usage: python -m huenet.shipped write models/huenet/full/generator.pt", file=sys.stderr)
         return 2
     print(json.dumps(write_shipped(args[1]), indent=1))
     return 0

@@ -25,15 +25,18 @@ TRAINED_BY = {"train": "huenet.train", "color_gan": "huenet.baselines.color_gan"
 _BASE = Path(__file__).resolve().parents[1]  # the folder that holds the package
 
 
-def _notebook(cmd: str) -> str:
+def _code_closure(cmd: str, root: Path) -> frozenset[str]:
+    """What a stage's command imports: its papermill notebook's closure, or that of its ``python -m`` module."""
     words = cmd.split()
-    return words[words.index("papermill") + 1]
+    if "papermill" in words:
+        return notebook_closure(root / words[words.index("papermill") + 1])
+    return module_closure(words[words.index("-m") + 1])
 
 
 def stage_code_deps(dvc_yaml: Mapping, root: Path) -> dict[str, list[str]]:
-    """Stage name (a ``foreach`` stage by its own name) -> the sorted package files its notebook imports."""
+    """Stage name (a ``foreach`` stage by its own name) -> the sorted package files its command imports."""
     stages = {name: spec.get("do", spec) for name, spec in dvc_yaml["stages"].items()}
-    return {name: sorted(notebook_closure(root / _notebook(spec["cmd"]))) for name, spec in stages.items()}
+    return {name: sorted(_code_closure(spec["cmd"], root)) for name, spec in stages.items()}
 
 
 def with_code_deps(text: str, deps: Mapping[str, Sequence[str]]) -> str:

@@ -1,8 +1,9 @@
-"""How long each pipeline stage took, from the executed notebooks papermill wrote.
+"""How long each pipeline stage took, from the executed notebooks papermill wrote and the train stage's report.
 
 Papermill records each run's start, end and duration in the executed notebook's
-metadata, so the times come from the same run as the results beside them.
-``python -m huenet.stage_times`` writes ``reports/stage_times.md``.
+metadata, so the times come from the same run as the results beside them. Stage
+``train`` runs no notebook: its wall time and CPU use are in ``reports/train_runs.json``
+(:mod:`huenet.launch`). ``python -m huenet.stage_times`` writes ``reports/stage_times.md``.
 
 >>> rows = [{"notebook": "01-data.ipynb", "seconds": 42.0, "end": "2026-11-29T22:00:00"},
 ...         {"notebook": "03-train-full.ipynb", "seconds": 600.0, "end": "2026-11-29T22:10:42"}]
@@ -33,6 +34,24 @@ def stage_times(folder: str | os.PathLike) -> list[dict]:
     return rows
 
 
+def launcher_row(report: str | os.PathLike) -> dict | None:
+    """Stage ``train``'s row from :mod:`huenet.launch`'s report, or None where there is none.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "runs.json"
+    >>> _ = path.write_text('{"wall_minutes": 26.5, "cpu_over_wall": 1.93, "runs": {"a": {}, "b": {}}}')
+    >>> launcher_row(path)["notebook"]
+    'train: huenet.launch, 2 runs (CPU time / wall time 1.93)'
+    """
+    path = Path(report)
+    if not path.is_file():
+        return None
+    runs = json.loads(path.read_text())
+    name = f"train: huenet.launch, {len(runs['runs'])} runs (CPU time / wall time {runs['cpu_over_wall']})"
+    return {"notebook": name,
+            "seconds": 60.0 * runs["wall_minutes"], "end": ""}
+
+
 def times_table(rows: Sequence[dict]) -> str:
     """A Markdown table of minutes per notebook and their total."""
     lines = ["| notebook (stage) | minutes |", "| --- | ---: |"]
@@ -47,17 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder = Path(args[0] if args else "reports/notebooks")
     out = Path(args[1] if len(args) > 1 else "reports/stage_times.md")
     rows = stage_times(folder)
+    launched = launcher_row(folder.parent / "train_runs.json")
     if not rows:
         print(f"no notebook executed by papermill in {folder}", file=sys.stderr)
         return 1
     text = "\n".join([
         "# Pipeline stage times",
         "",
-        f"From the papermill metadata of the executed notebooks in `{folder}` (each stage runs one notebook; "
-        f"the last ended {max(r['end'] for r in rows)[:19]} UTC). Machine: {cpu_name()}, {os.cpu_count()} cores. "
+        f"From the papermill metadata of the executed notebooks in `{folder}` (each stage but `train` runs one "
+        f"notebook; the last ended {max(r['end'] for r in rows)[:19]} UTC) and, for `train`, "
+        f"`{folder.parent / 'train_runs.json'}`. Machine: {cpu_name()}, {os.cpu_count()} cores. "
         "Written by `python -m huenet.stage_times`.",
         "",
-        times_table(rows),
+        times_table(([launched] if launched else []) + rows),
         "",
     ])
     out.write_text(text)

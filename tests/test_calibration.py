@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from huenet.calibration import (
     COLUMNS,
     PAPER_POINT,
+    choose,
     experiment_rows,
     meets_goal,
+    merge_rows,
     pareto_front,
     read_csv,
     runs_of,
+    seed_spread,
     write_csv,
 )
+from huenet.params import stage_params
+from huenet.train import STAGE_KEYS, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _experiment(name: str, form: str, lambda_mi: float, ratio: float, mi: float, variants=None) -> dict:
-    config = {"emd_form": form, "emd_reduction": "mean", "lambda_emd": 100, "lambda_mi": lambda_mi, "mi_bins": None, "steps": 2000, "lr": 2e-4,
+    config = {"emd_form": form, "emd_reduction": "mean", "lambda_emd": 100, "lambda_mi": lambda_mi, "mi_bins": None,
+              "steps": 2000, "lr": 2e-4,
               "batch_size": 8, "width": 32, "depth": 6, "seed": 0}
     params = {"config": config, "threads": 1, "eval_pairs": 256, "variants": variants or {"full": {}}}
     metrics = {"emd_ratio": ratio, "emd_tar_out": ratio * 0.15, "rel_mi_src_out": mi, "grey_ssim": 0.9,
@@ -64,3 +76,66 @@ def test_runs_of_a_config_match_every_config_column():
                                  _experiment("c", "squared", 50, 0.4, 0.3)))
     assert [r["experiment"] for r in runs_of(rows, config)] == ["a"]
     assert [r["experiment"] for r in runs_of(rows, config, lambda_mi=0)] == ["b"]
+
+
+def _row(lambda_mi: float, seed: int, ratio: float, mi: float, split: str = "validation", **config) -> dict:
+    row = {"experiment": f"mi{lambda_mi}-s{seed}-{split}", "commit": "abc1234", "split": split, "cpu": "Some CPU",
+           "emd_form": "root", "emd_reduction": "mean", "lambda_emd": 100, "lambda_mi": lambda_mi, "mi_bins": 32,
+           "steps": 2000, "lr": 2e-4, "batch_size": 8, "width": 32, "depth": 6, "seed": seed, "threads": 1,
+           "eval_pairs": 256, "emd_ratio": ratio, "emd_tar_out": ratio * 0.15, "rel_mi_src_out": mi,
+           "grey_ssim": 0.9}
+    return row | config
+
+
+def test_seed_spread_pools_the_repeated_configs():
+    rows = [_row(85, 0, 0.40, 0.20), _row(85, 1, 0.50, 0.24), _row(100, 0, 0.6, 0.3), _row(100, 1, 0.6, 0.3),
+            _row(70, 0, 0.1, 0.1)]
+    # deviations 0.05 twice for the first pair, zero for the second: sqrt(0.005 / 2 degrees of freedom)
+    spread = seed_spread(rows)
+    assert spread["emd_ratio"] == pytest.approx(0.05) and spread["rel_mi_src_out"] == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="second seed"):
+        seed_spread([_row(85, 0, 0.4, 0.2), _row(100, 0, 0.6, 0.3)])
+
+
+def test_choose_takes_the_seed_mean_nearest_the_papers_point_on_validation_only():
+    rows = [_row(85, 0, 0.42, 0.24), _row(85, 1, 0.50, 0.28), _row(100, 0, 0.70, 0.35), _row(100, 1, 0.74, 0.37),
+            # nearer the paper's point, but scored on test pairs: it chooses nothing
+            _row(90, 0, 0.463, 0.259, split="test")]
+    pick = choose(rows)
+    assert pick.config["lambda_mi"] == 85 and pick.seeds == 2 and not pick.undecided
+    assert [c["lambda_mi"] for c, _, _ in pick.finalists] == [85]
+
+
+def test_choose_is_undecided_while_a_close_finalist_has_one_seed():
+    rows = [_row(85, 0, 0.42, 0.24), _row(85, 1, 0.50, 0.28), _row(90, 0, 0.47, 0.27)]
+    pick = choose(rows)
+    # 85's seed mean is nearest, but 90's one run is within a seed spread of it: chance could swap them
+    assert pick.config["lambda_mi"] == 85 and [c["lambda_mi"] for c in pick.undecided] == [90]
+
+
+def test_merge_rows_keeps_old_rows_and_replaces_a_rerun():
+    old = [_row(85, 0, 0.4, 0.2, split="test"), _row(85, 0, 0.4, 0.2)]
+    new = [_row(85, 0, 0.45, 0.25)]
+    merged = merge_rows(old, new)
+    assert len(merged) == 2 and {r["emd_ratio"] for r in merged} == {0.4, 0.45}
+
+
+def test_every_row_says_its_split_cpu_and_reduction():
+    rows = read_csv(ROOT / "reports" / "calibration.csv")
+    assert list(rows[0]) == list(COLUMNS)
+    assert {r["split"] for r in rows} == {"test", "validation"}
+    assert all(r["cpu"] and r["emd_reduction"] in ("mean", "sum") for r in rows)
+    validation = [r for r in rows if r["split"] == "validation"]
+    assert len(validation) >= 10 and {r["eval_pairs"] for r in validation} == {256}
+    # the paper's literal loss, both ways round, and the authors' released-code form are on the front
+    literal = [r for r in validation if (r["emd_form"], r["emd_reduction"], r["mi_bins"]) == ("squared", "sum", None)]
+    assert {(r["lambda_emd"], r["lambda_mi"]) for r in literal} >= {(100, 25), (25, 100)}
+    assert any((r["emd_form"], r["emd_reduction"], r["lambda_emd"], r["lambda_mi"]) == ("root", "mean", 100, 1)
+               for r in validation)
+
+
+def test_params_yaml_trains_the_rules_pick_from_the_committed_csv():
+    pick = choose(read_csv(ROOT / "reports" / "calibration.csv"))
+    config, _ = stage_params(ROOT / "params.yaml", "train", TrainConfig, stage_keys=STAGE_KEYS, variant="full")
+    assert not pick.undecided, f"train a second seed of {pick.undecided}"
+    assert {k: getattr(config, k) for k in pick.config} == pick.config

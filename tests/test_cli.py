@@ -142,7 +142,7 @@ def test_help_explains_methods_model_limits_and_exit_codes(capsys: pytest.Captur
         main(["transfer", "--help"])
     text = capsys.readouterr().out
     for needle in ("huenet ", "reinhard ", "histmatch ", "feature-matching ", "color-gan ", "--color",
-                   "models/full/generator.pt", "models/color_gan/generator.pt", f"at least {MIN_SIDE} pixels",
+                   "models/huenet/full/generator.pt", "models/color_gan/generator.pt", f"at least {MIN_SIDE} pixels",
                    f"--max-megapixels (default\n  {DEFAULT_MAX_MEGAPIXELS:g};",
                    f"feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g},", "composited over white", "exit status",
                    "130"):

@@ -19,7 +19,7 @@ from PIL import Image
 from huenet.color import hsv_to_rgb
 from huenet.data import DataError
 from huenet.data.cache import ImageCache, build_cache, load_cache, save_cache
-from huenet.data.pairs import PairDataset, pair_loader
+from huenet.data.pairs import PairDataset, pair_loader, validation_pairs
 from huenet.data.release import (
     MAT_MD5,
     N_CLASSES,
@@ -79,9 +79,16 @@ def write_jpeg(path: Path, size: tuple[int, int], color: tuple[int, int, int]) -
 
 def test_split_sizes_cover_all_images_once():
     split = make_split(NAMES, seed=0, test_fraction=0.1)
-    assert (len(split.train), len(split.test)) == (7370, 819)
-    assert set(split.train).isdisjoint(split.test)
-    assert sorted(split.train + split.test) == NAMES
+    assert (len(split.train), len(split.validation), len(split.test)) == (6633, 737, 819)
+    assert set(split.train).isdisjoint(split.test) and set(split.validation).isdisjoint(split.train + split.test)
+    assert sorted(split.train + split.validation + split.test) == NAMES
+
+
+def test_the_validation_cut_leaves_the_test_list_alone():
+    without = make_split(NAMES, seed=0, validation_fraction=0.0)
+    split = make_split(NAMES, seed=0)
+    assert split.test == without.test and not without.validation
+    assert split.train + split.validation == without.train  # carved from the end of the same shuffled list
 
 
 def test_split_is_stable_for_a_seed_and_ignores_input_order():
@@ -108,18 +115,24 @@ def test_split_never_separates_duplicates(n, seed, fraction, data):
         if i + k <= len(members):
             groups.append(members[i : i + k])
             i += k
-    split = make_split(names, seed=seed, test_fraction=fraction, duplicates=groups)
-    train = set(split.train)
+    validation_fraction = data.draw(st.sampled_from([0.0, 0.1, 0.3]))
+    split = make_split(names, seed=seed, test_fraction=fraction, duplicates=groups,
+                       validation_fraction=validation_fraction)
+    side = {n: k for k in ("train", "validation", "test") for n in getattr(split, k)}
     for g in groups:
-        assert len({name in train for name in g}) == 1, g
-    assert sorted(split.train + split.test) == names
-    plain = make_split(names, seed=seed, test_fraction=fraction)
-    assert abs(len(split.train) - len(plain.train)) <= sum(len(g) - 1 for g in groups)
+        assert len({side[name] for name in g}) == 1, g
+    assert sorted(split.train + split.validation + split.test) == names and split.train
+    plain = make_split(names, seed=seed, test_fraction=fraction, validation_fraction=validation_fraction)
+    moved = sum(len(g) - 1 for g in groups)
+    assert abs(len(split.test) - len(plain.test)) <= moved
+    assert abs(len(split.validation) - len(plain.validation)) <= 2 * moved
 
 
 def test_split_rejects_bad_arguments():
     with pytest.raises(ValueError, match="test_fraction"):
         make_split(NAMES, seed=0, test_fraction=1.0)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        make_split(NAMES, seed=0, validation_fraction=1.0)
     with pytest.raises(ValueError, match="unique"):
         make_split(["a", "a", "b"], seed=0)
     with pytest.raises(ValueError, match="unknown"):
@@ -136,6 +149,19 @@ def test_splits_file_round_trip(tmp_path):
 
 
 # --------------------------------------------------------------- pair dataset
+
+
+def test_validation_pairs_are_validation_images_only():
+    cache = synthetic_cache(n=30)
+    split = make_split(list(cache.names), seed=0, test_fraction=0.2, validation_fraction=0.25)
+    source, target = validation_pairs(cache, split, crop_size=6, n_pairs=40)
+    # every pixel block of a random image is distinct, so each output image names the cache image it came from
+    crops = {name: hsv_to_rgb(PairDataset(cache, [name, name], crop_size=6, mode="eval", n_pairs=1)[0]["source"]
+                              [None])[0] for name in cache.names}
+    found = {next(n for n, c in crops.items() if torch.equal(c, image)) for image in torch.cat([source, target])}
+    assert found <= set(split.validation) and len(found) > 1
+    again = validation_pairs(cache, split, crop_size=6, n_pairs=40)
+    assert torch.equal(source, again[0]) and torch.equal(target, again[1])
 
 
 def test_items_are_hsv_crops_of_the_right_shape():
@@ -380,6 +406,6 @@ def test_real_split_keeps_the_release_duplicates_together():
     duplicates = find_duplicates(records)
     assert len(duplicates) == 4 and all(len(g) == 2 for g in duplicates)
     split = make_split([r.name for r in records], seed=0, test_fraction=0.1, duplicates=duplicates)
-    train = set(split.train)
-    assert all(len({n in train for n in g}) == 1 for g in duplicates)
-    assert (len(split.train), len(split.test)) == (7371, 818)
+    side = {n: k for k in ("train", "validation", "test") for n in getattr(split, k)}
+    assert all(len({side[n] for n in g}) == 1 for g in duplicates)
+    assert (len(split.train), len(split.validation), len(split.test)) == (6636, 735, 818)

@@ -16,7 +16,7 @@ import huenet
 from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, color_gan, load_color_gan, save_color_gan
 from huenet.cli import build_parser
 from huenet.color import mean_color
-from huenet.evaluate import Row, apply_method, labels, score, summarise, table1_rows
+from huenet.evaluate import Row, apply_method, labels, score, seed_groups, summarise, table1_rows
 from huenet.methods import get_method, methods
 from huenet.metrics import hue_emd
 from huenet.models import UNetGenerator, inference_generator, load_generator, paint, save_generator
@@ -41,6 +41,27 @@ def test_a_prefix_is_scored_against_its_own_pairs():
     summary = summarise(scores, n_boot=50)
     assert summary["pairs"] == 6
     assert summary["methods"]["copy"]["pairs"] == 6 and summary["methods"]["copy_of_3"]["pairs"] == 3
+
+
+def test_a_row_of_several_seeds_is_their_mean_and_keeps_each_seed_apart():
+    source, target = _pairs()
+    noise = torch.Generator().manual_seed(3)
+    outputs = {"huenet": target, "huenet-seed1": source, "reinhard": target}
+    rows = table1_rows("a.pt", "b.pt", "c.pt", full_seeds=["s1.pt", "s2.pt"])
+    assert seed_groups(rows) == {"huenet": ["huenet", "huenet-seed1", "huenet-seed2"]}
+    assert rows["huenet-seed2"].model == "s2.pt" and rows["huenet-seed2"].method == "huenet"
+    outputs["huenet-seed2"] = (source + 0.1 * torch.rand(source.shape, generator=noise)).clamp(0, 1)
+    scores = score(source, target, outputs)
+    summary = summarise(scores, n_boot=200, seeds=seed_groups(rows))
+    assert list(summary["methods"]) == ["huenet", "reinhard"]  # the other seeds are no rows of their own
+    entry, runs = summary["methods"]["huenet"], summary["seed_runs"]["huenet"]
+    assert entry["seeds"] == 3 and list(runs) == ["huenet", "huenet-seed1", "huenet-seed2"]
+    seed_means = [runs[k]["emd_tar_out"]["mean"] for k in runs]
+    assert entry["emd_tar_out"]["seed_means"] == seed_means
+    assert entry["emd_tar_out"]["mean"] == pytest.approx(np.mean(seed_means), abs=1e-4)
+    # the interval over seeds and pairs is wider than seed 0's over pairs alone: the seeds disagree
+    width = lambda e: e["ci95"][1] - e["ci95"][0]  # noqa: E731
+    assert width(entry["emd_tar_out"]) > width(runs["huenet"]["emd_tar_out"])
 
 
 @pytest.mark.parametrize("bad", [lambda s: s[:, :, :8], lambda s: torch.cat((s, s)), lambda s: s[:0]])

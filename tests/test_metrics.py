@@ -24,6 +24,7 @@ from huenet.metrics import (
     hue_relative_mi,
     quantize_8bit,
     realism_fd,
+    seed_bootstrap_ci,
     ssim,
 )
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
@@ -323,6 +324,33 @@ def test_bootstrap_ci_rejects_bad_inputs():
             bootstrap_ci(bad)
     with pytest.raises(ValueError, match="level"):
         bootstrap_ci([1.0, 2.0], level=1.0)
+
+
+def test_seed_bootstrap_ci_is_the_two_level_resample_written_as_a_loop():
+    """An independent, slow oracle: for each resample draw seeds, then pairs, and average the defined values."""
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(3, 40)) + np.array([[0.0], [0.5], [1.0]])
+    values[1, 3] = np.nan
+    mean, lo, hi = seed_bootstrap_ci(values, n_boot=300, seed=7)
+    oracle = np.random.default_rng(7)  # drawn in the function's order: every resample's seeds, then pairs
+    seeds, pairs = oracle.integers(0, 3, size=(300, 3)), oracle.integers(0, 40, size=(300, 40))
+    means = [np.nanmean([[values[s, p] for p in pairs[b]] for s in seeds[b]]) for b in range(300)]
+    assert mean == pytest.approx(np.nanmean(values))
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), rel=1e-12)
+
+
+def test_seed_bootstrap_ci_spans_the_seeds_and_reduces_to_pairs_with_one_seed():
+    v = np.random.default_rng(2).normal(size=200)
+    one_seed = seed_bootstrap_ci(v[None], n_boot=2000, seed=0)
+    pairs_only = bootstrap_ci(v, n_boot=2000, seed=0)
+    assert one_seed[0] == pytest.approx(pairs_only[0])
+    assert one_seed[2] - one_seed[1] == pytest.approx(pairs_only[2] - pairs_only[1], rel=0.15)
+    # seeds far apart, pairs identical within a seed: the interval spans the seeds' means, the pairs' is empty
+    spread = np.array([[0.1] * 50, [0.2] * 50, [0.3] * 50])
+    _, lo, hi = seed_bootstrap_ci(spread, n_boot=2000, seed=0)
+    assert 0.1 - 1e-12 <= lo < 0.2 < hi <= 0.3 + 1e-12
+    with pytest.raises(ValueError, match="seed with no defined value"):
+        seed_bootstrap_ci([[1.0, 2.0], [np.nan, np.nan]])
 
 
 # ------------------------------------------------------------------ input checks

@@ -37,3 +37,29 @@ def test_a_notebook_with_an_output_is_caught(tmp_path: Path) -> None:
     stripped = strip_output(nbformat.from_dict(nb), keep_output=False, keep_count=False, keep_id=True,
                             extra_keys=EXTRA_KEYS)
     assert stripped.cells[0].outputs == [] and nbformat.writes(stripped) != nbformat.writes(nb)
+
+
+def _reads(notebook: str) -> tuple[set[str], set[str]]:
+    """The split lists a notebook's code reads (``split.<list>``) and the functions it calls by name."""
+    import ast
+
+    from huenet.imports import notebook_code
+
+    tree = notebook_code(ROOT / "notebooks" / f"{notebook}.ipynb")
+    lists = {n.attr for n in ast.walk(tree)
+             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "split"}
+    calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return lists, calls
+
+
+@pytest.mark.parametrize("notebook", ["03-train", "03b-color-gan", "06-calibration"])
+def test_every_choice_is_scored_on_validation_pairs(notebook: str) -> None:
+    """Training, the colour GAN and the calibration score on validation pairs; they never read the test list."""
+    lists, calls = _reads(notebook)
+    assert "validation_pairs" in calls and "test" not in lists, (lists, calls)
+
+
+@pytest.mark.parametrize("notebook", ["04-ablations", "05-table1"])
+def test_only_the_final_tables_score_test_pairs(notebook: str) -> None:
+    lists, _ = _reads(notebook)
+    assert "test" in lists and "validation" not in lists, lists

@@ -48,7 +48,23 @@ def _groups_read_from_params_file(notebook: Path) -> set[str]:
     return set(re.findall(r'stage_params\([^,]+,\s*"(\w+)"', source))
 
 
-@pytest.mark.parametrize("stage", sorted(_stages()))
+def _notebook_stages() -> list[str]:
+    return sorted(name for name, raw in _stages().items() if "papermill" in raw.get("do", raw)["cmd"])
+
+
+def test_every_stage_but_train_runs_a_notebook_and_train_runs_the_launcher():
+    assert set(_stages()) - set(_notebook_stages()) == {"train"}
+    spec = _stages()["train"]
+    assert spec["cmd"].split()[:3] == ["python", "-m", "huenet.launch"] and spec["params"] == ["train"]
+    assert {"models/huenet": {"persist": True}} in spec["outs"]
+    # every run the launcher trains is scored by a notebook stage, and Table 1 reads every seed of the full model
+    variants = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]["variants"]
+    assert _stages()["score"]["foreach"] == "${train.variants}"
+    seeds = [f"models/huenet/{v}/generator.pt" for v, fields in variants.items() if set(fields) == {"seed"}]
+    assert f'-y "full_seeds: [{", ".join(seeds)}]"' in _stages()["table1"]["cmd"] and len(seeds) >= 2
+
+
+@pytest.mark.parametrize("stage", _notebook_stages())
 def test_stage_runs_its_notebook_with_known_parameters(stage):
     """A ``foreach`` stage is checked as its template (``do``): ``${key}`` names each variant's files."""
     raw = _stages()[stage]
@@ -128,7 +144,8 @@ def _stage_outputs(params: dict) -> dict[str, list[str]]:
     """Every stage name (foreach expanded) -> its output paths, interpolated."""
     outputs = {}
     for name, spec in _stages().items():
-        keys = list(params[name]["variants"]) if "foreach" in spec else [None]
+        group = spec["foreach"].strip("${}").split(".")[0] if "foreach" in spec else None  # ${train.variants}
+        keys = list(params[group]["variants"]) if group else [None]
         body = spec.get("do", spec)
         for key in keys:
             outs = body.get("outs", []) + body.get("metrics", [])
@@ -180,7 +197,7 @@ def test_the_readme_pipeline_command_runs_every_stage_on_a_fresh_clone(tmp_path)
         for path in paths:
             assert (clone / path).exists() and (clone / path).stat().st_mtime >= started, f"{stage}: {path}"
     split = json.loads((clone / "artifacts" / "splits.json").read_text())
-    assert (split["n_train"], split["n_test"]) == (7371, 818)
+    assert (split["n_train"], split["n_validation"], split["n_test"]) == (6636, 735, 818)
     assert json.loads((clone / "reports" / "data.json").read_text())["images_checked"] == 200
     imported = _run([sys.executable, "-c", "import huenet; print(huenet.__file__)"], clone, env=env)
     assert imported.stdout.strip().startswith(str(clone)), imported.stdout
@@ -208,7 +225,8 @@ _FINGERPRINTS = ("from huenet.imports import code_fingerprint as f; from huenet.
                  "import json; print(json.dumps({s: f(m) for s, m in t.items()}))")
 _RECORDED = ("import json, sys, torch; print(json.dumps({p: torch.load(p, weights_only=True)['identity']['code'] "
              "for p in sys.argv[1:]}))")
-CHECKPOINTS = {"train": ["models/full/checkpoint.pt", "models/no_mi/checkpoint.pt"],
+CHECKPOINTS = {"train": ["models/huenet/full/checkpoint.pt", "models/huenet/full_seed1/checkpoint.pt",
+                         "models/huenet/full_seed2/checkpoint.pt", "models/huenet/no_mi/checkpoint.pt"],
                "color_gan": ["models/color_gan/checkpoint.pt"]}
 
 
@@ -229,7 +247,7 @@ def _check_what_edits_rerun(clone: Path, env: dict) -> None:
     recorded = json.loads(_run([sys.executable, "-c", _RECORDED, *sum(CHECKPOINTS.values(), [])], clone,
                                env=env).stdout)
     assert recorded == {p: before[stage] for stage, paths in CHECKPOINTS.items() for p in paths}
-    trains = {"train@full", "train@no_mi", "color_gan"}
+    trains = {"train", "color_gan"}
     for module, reruns, retrains in [
         ("huenet/cli.py", set(), set()),
         ("huenet/report.py", None, set()),
@@ -248,5 +266,5 @@ def _check_what_edits_rerun(clone: Path, env: dict) -> None:
         if module == "huenet/report.py":
             assert not changed & trains and {"table1"} <= changed, f"{module}: {sorted(changed)}"
         if module == "huenet/train.py":
-            assert {"train@full", "train@no_mi"} <= changed and not changed & {"ablations", "table1"}, sorted(changed)
+            assert "train" in changed and not changed & {"ablations", "table1", "color_gan"}, sorted(changed)
     assert _changed_stages(clone) == set()

@@ -66,21 +66,53 @@ def _report(**kwargs) -> dict:
     return table1_report(_summary(1000, **kwargs), _summary(200))
 
 
+S, M, N = "Supported", "Mixed", "Not supported"
+
+
 def test_claim_1_needs_the_intervals_apart():
-    assert closer_to_target(_report(emd_tar_src=0.14, huenet_emd=0.05))
-    assert not closer_to_target(_report(emd_tar_src=0.06, huenet_emd=0.05))  # [0.04, 0.06] meets [0.05, 0.07]
-    assert not closer_to_target(_report(emd_tar_src=0.05, huenet_emd=0.14))
+    assert closer_to_target(_report(emd_tar_src=0.14, huenet_emd=0.05)) == S
+    assert closer_to_target(_report(emd_tar_src=0.06, huenet_emd=0.05)) == N  # [0.04, 0.06] meets [0.05, 0.07]
+    assert closer_to_target(_report(emd_tar_src=0.05, huenet_emd=0.14)) == N
 
 
 def test_claim_2_needs_more_mi_with_the_mi_loss_and_the_intervals_apart():
-    assert mi_ties_to_source(_report(mi=0.26, no_mi_mi=0.06))
-    assert not mi_ties_to_source(_report(mi=0.26, no_mi_mi=0.25))
-    assert not mi_ties_to_source(_report(mi=0.06, no_mi_mi=0.26))
+    assert mi_ties_to_source(_report(mi=0.26, no_mi_mi=0.06)) == S
+    assert mi_ties_to_source(_report(mi=0.26, no_mi_mi=0.25)) == N
+    assert mi_ties_to_source(_report(mi=0.06, no_mi_mi=0.26)) == N
 
 
-def test_claim_3_compares_the_means():
-    assert beats_reinhard_on_emd(_report(huenet_emd=0.054, reinhard_emd=0.057))
-    assert not beats_reinhard_on_emd(_report(huenet_emd=0.06, reinhard_emd=0.057))
+def test_claim_3_needs_every_seed_below_and_the_intervals_apart():
+    assert beats_reinhard_on_emd(_report(huenet_emd=0.03, reinhard_emd=0.057)) == S
+    assert beats_reinhard_on_emd(_report(huenet_emd=0.054, reinhard_emd=0.057)) == M  # below, intervals overlap
+    assert beats_reinhard_on_emd(_report(huenet_emd=0.06, reinhard_emd=0.057)) == N
+
+
+def _with_seeds(report: dict, emd_means: list[float], half_width: float = 0.01) -> dict:
+    """Hue-Net's row as the mean of seeds with these EMD means, its interval over seeds and pairs."""
+    report = json.loads(json.dumps(report))
+    row = report["methods"]["huenet"]
+    report["seed_runs"] = {"huenet": {f"s{i}": row | {"emd_tar_out": _entry(m)} for i, m in enumerate(emd_means)}}
+    mean = sum(emd_means) / len(emd_means)
+    row["emd_tar_out"] = {"mean": mean, "ci95": [min(emd_means) - half_width, max(emd_means) + half_width],
+                          "seed_means": emd_means}
+    return report
+
+
+def test_a_claim_is_supported_only_when_every_seed_holds():
+    base = _report(reinhard_emd=0.08)
+    assert beats_reinhard_on_emd(_with_seeds(base, [0.04, 0.045, 0.05])) == S
+    assert beats_reinhard_on_emd(_with_seeds(base, [0.04, 0.05, 0.085])) == M  # one seed above Reinhard
+    assert beats_reinhard_on_emd(_with_seeds(base, [0.09, 0.095, 0.1])) == N
+    # every seed's mean below, but the seeds spread over Reinhard's interval
+    assert beats_reinhard_on_emd(_with_seeds(base, [0.05, 0.06, 0.075])) == M
+    assert closer_to_target(_with_seeds(_report(emd_tar_src=0.14), [0.05, 0.13, 0.2])) == M
+
+
+def test_claims_name_how_many_seeds_hold():
+    text = claims(_with_seeds(_report(reinhard_emd=0.08), [0.04, 0.05, 0.085]))
+    assert "3. **Hue-Net beats Reinhard.** On hue EMD to the target, Mixed: the mean is below Reinhard's for 2 of " \
+        "3 seeds" in text
+    assert "1. **Closer to the target.** Supported (3 of 3 seeds)" in text
 
 
 def test_the_papers_tar_src_reading():
@@ -91,23 +123,24 @@ def test_the_papers_tar_src_reading():
 
 
 def test_the_painting_is_not_a_colour_map_needs_its_interval_above_both_colour_maps():
-    assert not_a_colour_map(_report(context={"huenet": 0.3, "reinhard": 0.05, "histmatch": 0.02}))
-    assert not not_a_colour_map(_report(context={"huenet": 0.3, "reinhard": 0.29}))  # intervals meet
-    assert not not_a_colour_map(_report(context={"huenet": 0.01}))
+    assert not_a_colour_map(_report(context={"huenet": 0.3, "reinhard": 0.05, "histmatch": 0.02})) == S
+    assert not_a_colour_map(_report(context={"huenet": 0.3, "reinhard": 0.29})) == N  # intervals meet
+    assert not_a_colour_map(_report(context={"huenet": 0.01})) == N
     undefined = _report()
     undefined["methods"]["huenet"]["context"] = {"mean": None, "ci95": [None, None], "defined": 0}
-    assert not not_a_colour_map(undefined)
+    assert not_a_colour_map(undefined) == N
 
 
 def test_claims_say_what_the_rules_decide():
     text = claims(_report())
-    assert text.startswith("1. **Closer to the target.** Supported: EMD TAR-OUT 0.050 [0.040, 0.060]")
+    assert text.startswith("1. **Closer to the target.** Supported (1 of 1 seeds): EMD TAR-OUT 0.050 [0.040, 0.060]")
     assert "2. **The MI loss ties the output to the source.** Supported" in text
-    assert "On hue EMD to the target, yes: 0.050 against 0.060 (the 95% intervals overlap)" in text
+    assert ("On hue EMD to the target, Mixed: the mean is below Reinhard's for 1 of 1 seeds, 0.050 [0.040, 0.060] "
+            "over seeds and pairs against 0.060 [0.050, 0.070] (the intervals overlap)") in text
     assert "5. **Beyond the paper: the painting is not a colour map** (section 3: the insect painted apart from the " \
-        "petals). Supported: the share" in text
+        "petals). Supported (1 of 1 seeds): the share" in text
     failing = claims(_report(emd_tar_src=0.05, huenet_emd=0.14, mi=0.06, no_mi_mi=0.26, context={"huenet": 0.05}))
-    assert failing.count("Not supported") == 3 and "On hue EMD to the target, no" in failing
+    assert failing.count("Not supported") == 4 and "On hue EMD to the target, Not supported" in failing
 
 
 def test_summary_table_says_how_many_pairs_each_method_had():

@@ -45,6 +45,6 @@ def test_without_a_models_folder_the_command_paints_with_the_shipped_weights(
     assert main(["transfer", "a.png", "b.png", "-o", "c.png", "--verbose"]) == 0
     assert capsys.readouterr().err.strip() == f"huenet: huenet weights: {SHIPPED_MODEL}"
     assert huenet.transfer("a.png", "b.png").size == (48, 40)
-    (tmp_path / "models" / "full").mkdir(parents=True)
-    (tmp_path / "models" / "full" / "generator.pt").write_bytes(SHIPPED_MODEL.read_bytes())
-    assert model_file(get_method("huenet")) == Path("models/full/generator.pt")  # the pipeline's model first
+    (tmp_path / "models" / "huenet" / "full").mkdir(parents=True)
+    (tmp_path / "models" / "huenet" / "full" / "generator.pt").write_bytes(SHIPPED_MODEL.read_bytes())
+    assert model_file(get_method("huenet")) == Path("models/huenet/full/generator.pt")  # the pipeline's model first

@@ -25,15 +25,17 @@ def _stages() -> dict[str, dict]:
     return {name: spec.get("do", spec) for name, spec in stages.items()}
 
 
-def _notebook(spec: dict) -> str:
-    # The train stage may run torchrun first (train.nproc_per_node > 1): `python -m huenet.train`, which the
-    # notebook imports too, so the notebook's closure covers it.
+def _closure(spec: dict) -> frozenset[str]:
+    """What the stage's command imports: its papermill notebook's closure, or its ``python -m`` module's (stage
+    train's launcher, which imports huenet.train, the module it runs in each training process)."""
     words = spec["cmd"].split()
+    if words[:2] == ["python", "-m"]:
+        return module_closure(words[2])
     assert "papermill" in words, spec["cmd"]
     notebook = words[words.index("papermill") + 1]
     assert notebook.endswith(".ipynb"), spec["cmd"]
     assert notebook in spec["deps"], f"{notebook} runs but is not a dep"
-    return notebook
+    return notebook_closure(ROOT / notebook)
 
 
 def listed(deps: list) -> set[str]:
@@ -59,7 +61,7 @@ def test_closure_follows_the_package_and_its_lazy_attribute() -> None:
 @pytest.mark.parametrize("stage", sorted(_stages()))
 def test_stage_deps_are_its_import_closure(stage: str) -> None:
     spec = _stages()[stage]
-    needed, have = notebook_closure(ROOT / _notebook(spec)), listed(spec["deps"])
+    needed, have = _closure(spec), listed(spec["deps"])
     assert have == needed, f"{stage}: missing {sorted(needed - have)}, not imported {sorted(have - needed)}"
 
 
@@ -79,3 +81,4 @@ def test_the_training_fingerprints_leave_out_what_only_scores_plots_or_paints() 
         assert {"huenet/cli.py", "huenet/api.py", "huenet/report.py", "huenet/figures.py", "huenet/metrics.py",
                 "huenet/evaluate.py"}.isdisjoint(closure), module
     assert "huenet/train.py" in module_closure("huenet.train")
+    assert "huenet/train.py" in module_closure("huenet.launch")  # the launcher's processes run huenet.train

@@ -197,8 +197,8 @@ def test_default_model_is_relative_to_the_current_directory(tmp_path: Path, mode
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     shipped = huenet.transfer(noise(20, 20), noise(20, 20))  # no models/ here: the shipped weights
-    (tmp_path / "models/full").mkdir(parents=True)
-    shutil.copy(model_path, tmp_path / "models/full/generator.pt")
+    (tmp_path / "models/huenet/full").mkdir(parents=True)
+    shutil.copy(model_path, tmp_path / "models/huenet/full/generator.pt")
     here = huenet.transfer(noise(20, 20), noise(20, 20))
     own = huenet.transfer(noise(20, 20), noise(20, 20), model=model_path)
     assert np.array_equal(np.asarray(here), np.asarray(own)) and not np.array_equal(np.asarray(here),
