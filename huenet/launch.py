@@ -6,8 +6,9 @@ buys little, a second run on the idle core buys a second run. So the pipeline's
 separate ``python -m huenet.train`` processes, ``jobs`` of them at a time, each
 with ``train.threads`` threads; the notebooks of stage ``score`` then find the
 finished runs and show and score them. A run whose checkpoint in its folder is
-finished and of the same identity (:func:`huenet.loop.run_identity`) ends in
-seconds, so an edit retrains only the runs it changes. With
+finished and of the same identity (:func:`huenet.loop.run_identity`) is not
+started at all, so an edit retrains only the runs it changes and leaves the
+files of the others as they are (byte for byte: DVC hashes them). With
 ``train.nproc_per_node > 1`` each run trains through ``torchrun`` on that many
 processes, one run at a time.
 
@@ -34,11 +35,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
+from huenet.data.artifacts import ensure_data
+from huenet.data.pairs import PairDataset
 from huenet.files import atomic_write
+from huenet.loop import CheckpointError, load_checkpoint, run_identity
 from huenet.params import read_group, stage_params
 from huenet.train import STAGE_KEYS, TrainConfig
 
-__all__ = ["RunResult", "default_jobs", "run_commands", "launch", "main"]
+__all__ = ["RunResult", "default_jobs", "is_finished", "run_commands", "launch", "main"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,19 @@ def default_jobs(threads: int, nproc_per_node: int, cpus: int | None = None) -> 
     if nproc_per_node > 1:
         return 1
     return max(1, (cpus or os.cpu_count() or 1) // max(1, threads))
+
+
+def is_finished(config: TrainConfig, pairs: PairDataset, run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds this run finished: a checkpoint of the same identity at ``config.steps``.
+
+    Call with torch's thread count set to the run's (``train.threads``): the identity includes it.
+    """
+    try:
+        state = load_checkpoint(run_dir / "checkpoint.pt") if (run_dir / "checkpoint.pt").is_file() else None
+    except CheckpointError:
+        return False  # the run itself says what is wrong with it
+    return (state is not None and state["step"] == config.steps and (run_dir / "generator.pt").is_file()
+            and state.get("identity") == run_identity(config, pairs, code="huenet.train"))
 
 
 def run_commands(variants: Sequence[str], params: Path, splits: Path, cache: Path, out_dir: Path, *,
@@ -119,17 +138,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         variants = list(group.get("variants") or {})
         if not variants:
             raise ValueError(f"{args.params}: train.variants names no run")
-        for variant in variants:  # every setting checked before any run starts
-            _, stage = stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=variant)
+        # every setting checked before any run starts
+        configs = {v: stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=v)
+                   for v in variants}
+        stage = configs[variants[0]][1]
         threads, nproc = int(stage["threads"]), int(stage["nproc_per_node"])
+        missing = [str(p) for p in (args.splits, args.cache) if not p.is_file()]
+        if missing:
+            raise ValueError(f"not found: {', '.join(missing)} (the data stage writes them: dvc repro data)")
+        split, cache = ensure_data(args.splits, args.cache)
     except (OSError, ValueError) as err:
         print(f"huenet.launch: error: {err}", file=sys.stderr)
         return 2
+    torch.set_num_threads(threads)
+    finished = [v for v, (config, _) in configs.items()
+                if is_finished(config, PairDataset(cache, split.train, crop_size=stage["crop_size"], mode="train",
+                                                   seed=config.seed), args.out_dir / v)]
+    todo = [v for v in variants if v not in finished]
     jobs = args.jobs or default_jobs(threads, nproc)
-    commands = dict(zip(variants, run_commands(variants, args.params, args.splits, args.cache, args.out_dir,
-                                               nproc_per_node=nproc)))
-    print(f"training {len(variants)} runs ({', '.join(variants)}), {jobs} at a time, {threads} thread(s) each",
-          flush=True)
+    commands = dict(zip(todo, run_commands(todo, args.params, args.splits, args.cache, args.out_dir,
+                                           nproc_per_node=nproc)))
+    print(f"{len(finished)} runs already finished ({', '.join(finished) or 'none'}); training {len(todo)} "
+          f"({', '.join(todo) or 'none'}), {jobs} at a time, {threads} thread(s) each", flush=True)
     started, cpu_before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     results = launch(commands, jobs)
     wall = time.perf_counter() - started
@@ -137,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     report = {"jobs": jobs, "threads": threads, "cpus": os.cpu_count(), "wall_minutes": round(wall / 60, 2),
               "cpu_over_wall": round(cpu / wall, 2) if wall > 0 else None,
+              "finished_before": finished,
               "runs": {r.variant: {"minutes": round(r.seconds / 60, 2), "returncode": r.returncode} for r in results}}
     print(f"all runs: {wall / 60:.1f} min wall, CPU time / wall time {report['cpu_over_wall']}", flush=True)
     if args.report:

@@ -39,7 +39,8 @@ def model_card(params: Mapping, data: Mapping, train: Mapping, table1: Mapping, 
         "## What it is",
         "",
         f"`huenet/weights/{shipped['file']}` ({shipped['bytes'] / 1e6:.1f} MB): the U-Net generator of the "
-        "pipeline's `train` stage, run `full` (seed 0; the CPU profile of `params.yaml`), its weights stored as float16 "
+        "pipeline's `train` stage, run `full` (seed 0; the CPU profile of `params.yaml`), its weights stored as "
+        "float16 "
         f"(largest output difference from the float32 model on {len(shipped['photos'])} sample photos: "
         f"{shipped['largest_level_difference']} 8-bit level{'s' * (shipped['largest_level_difference'] != 1)}). "
         f"Weight digest (float16): `{shipped['float16_sha256']}`, the one the training stage recorded. It "

@@ -278,26 +278,7 @@ def save_network(network: nn.Module, path: str | os.PathLike, file_format: str, 
     """
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     blob = {"format": file_format, **entries, "state_dict": state}
-    if not _holds(Path(path), blob):  # torch.save is not byte-stable: rewriting the same network would change its hash
-        atomic_write(path, lambda tmp: torch.save(blob, tmp))
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and torch.equal(a, b)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
-
-
-def _holds(path: Path, blob: dict) -> bool:
-    """Whether ``path`` already holds exactly ``blob`` (same entries, same tensors bit for bit)."""
-    try:
-        return path.is_file() and _same(torch.load(path, map_location="cpu", weights_only=True), blob)
-    except Exception:  # an unreadable or foreign file is simply replaced
-        return False
+    atomic_write(path, lambda tmp: torch.save(blob, tmp))
 
 
 def load_network(path: str | os.PathLike, file_format: str, build: Callable[[dict], Net], what: str,

@@ -39,15 +39,17 @@ def launcher_row(report: str | os.PathLike) -> dict | None:
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "runs.json"
-    >>> _ = path.write_text('{"wall_minutes": 26.5, "cpu_over_wall": 1.93, "runs": {"a": {}, "b": {}}}')
+    >>> _ = path.write_text('{"wall_minutes": 26.5, "cpu_over_wall": 1.93, "runs": {"a": {}, "b": {}}, '
+    ...                     '"finished_before": ["c"]}')
     >>> launcher_row(path)["notebook"]
-    'train: huenet.launch, 2 runs (CPU time / wall time 1.93)'
+    'train: huenet.launch, 2 runs trained, 1 kept (CPU time / wall time 1.93)'
     """
     path = Path(report)
     if not path.is_file():
         return None
     runs = json.loads(path.read_text())
-    name = f"train: huenet.launch, {len(runs['runs'])} runs (CPU time / wall time {runs['cpu_over_wall']})"
+    name = (f"train: huenet.launch, {len(runs['runs'])} runs trained, {len(runs['finished_before'])} kept "
+            f"(CPU time / wall time {runs['cpu_over_wall']})")
     return {"notebook": name,
             "seconds": 60.0 * runs["wall_minutes"], "end": ""}
 

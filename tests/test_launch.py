@@ -71,9 +71,18 @@ def test_main_trains_every_variant_and_a_rerun_keeps_the_finished_runs(tmp_path:
              for v in report["runs"]}
     assert not torch.equal(next(iter(first["full"].values())), next(iter(first["full_seed1"].values())))
 
-    assert main(["--params", str(params), *paths]) == 0  # nothing changed: every run is found finished
+    assert "0 runs already finished (none); training 2 (full, full_seed1)" in capsys.readouterr().out
+
+    assert main(["--params", str(params), *paths]) == 0  # nothing changed: no run is started
     assert {v: (tmp_path / "models" / v / "generator.pt").read_bytes() for v in report["runs"]} == weights
-    assert "training 2 runs (full, full_seed1)" in capsys.readouterr().out
+    assert "2 runs already finished (full, full_seed1); training 0" in capsys.readouterr().out
+
+    values = yaml.safe_load(params.read_text())
+    values["train"]["variants"]["full_seed1"] = {"seed": 2}  # an edit to one run retrains that run only
+    params.write_text(yaml.safe_dump(values))
+    assert main(["--params", str(params), *paths]) == 0
+    assert "1 runs already finished (full); training 1 (full_seed1)" in capsys.readouterr().out
+    assert (tmp_path / "models" / "full" / "generator.pt").read_bytes() == weights["full"]
 
 
 def test_main_refuses_a_bad_setting_before_any_run_starts(tmp_path: Path, capsys):
@@ -85,3 +94,7 @@ def test_main_refuses_a_bad_setting_before_any_run_starts(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert err.startswith("huenet.launch: error: ") and "lambda_mi must be >= 0" in err and err.count("\n") == 1
     assert not (tmp_path / "models").exists()
+    del values["train"]["variants"]["no_mi"]
+    params.write_text(yaml.safe_dump(values))
+    assert main(["--params", str(params), "--splits", str(tmp_path / "nope.json"), *paths[2:]]) == 2
+    assert "not found:" in capsys.readouterr().err
