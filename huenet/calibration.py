@@ -71,7 +71,8 @@ def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FIL
         data = rev.get("data") or {}
         metrics = ((data.get("metrics") or {}).get(metrics_file) or {}).get("data")
         params = (((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}).get("train")
-        if not metrics or not params:
+        # an experiment of another stage carries the metrics file it found: only a scored run says its split
+        if not metrics or not params or "split" not in metrics:
             continue
         config = {**params["config"], **((params.get("variants") or {}).get("full") or {})}
         row = {"experiment": rev.get("name") or rev.get("rev", "")[:7], "commit": commit,

@@ -40,6 +40,10 @@ def _experiment(name: str, form: str, lambda_mi: float, ratio: float, mi: float,
 def _show(*experiments: dict) -> list:
     # DVC 3's shape: baselines, each with its experiments' revisions; a queued run has no metrics yet
     queued = {"rev": "1234567", "name": "queued", "data": {"params": {}, "metrics": {}}}
+    # an experiment of another stage (the colour GAN's) with the workspace's metrics file from before the split
+    other = _experiment("gan", "root", 85, 0.3, 0.2)
+    del other["data"]["metrics"]["reports/metrics/train_full.json"]["data"]["split"]
+    experiments = (*experiments, other)
     workspace = {"rev": "workspace", "data": {"metrics": {"reports/metrics/train_full.json": {"data": {}}}}}
     return [workspace, {"rev": "abc1234def", "experiments": [{"revs": [e]} for e in (*experiments, queued)]}]
 
