@@ -118,8 +118,12 @@ def meets_goal(row: Mapping[str, Any], point: Mapping[str, float] = PAPER_POINT)
     return row["emd_ratio"] <= point["emd_ratio"] and row["rel_mi_src_out"] >= point["rel_mi_src_out"]
 
 
-def _config_key(row: Mapping[str, Any]) -> tuple:
-    return tuple(row[k] for k in CONFIG_COLUMNS if k != "seed")
+def _by_config(rows: Iterable[Mapping[str, Any]]) -> dict[tuple, list[Mapping[str, Any]]]:
+    """The rows grouped by config, every config column but the seed (a config's runs: its seeds, its CPUs)."""
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in CONFIG_COLUMNS if k != "seed"), []).append(r)
+    return groups
 
 
 def seed_spread(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
@@ -130,10 +134,7 @@ def seed_spread(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     Raises:
         ValueError: no config has two runs.
     """
-    groups: dict[tuple, list[Mapping[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(_config_key(r), []).append(r)
-    repeated = [g for g in groups.values() if len(g) > 1]
+    repeated = [g for g in _by_config(rows).values() if len(g) > 1]
     if not repeated:
         raise ValueError("no config has two runs: train a second seed of one to measure the seed spread")
     spread = {}
@@ -185,9 +186,7 @@ def choose(rows: Iterable[Mapping[str, Any]], point: Mapping[str, float] = PAPER
     """
     rows = [r for r in rows if r["split"] == "validation"]
     spread = seed_spread(rows)
-    groups: dict[tuple, list[Mapping[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(_config_key(r), []).append(r)
+    groups = _by_config(rows)
 
     def distance(group: list[Mapping[str, Any]]) -> float:
         return math.hypot(*((sum(r[a] for r in group) / len(group) - point[a]) / spread[a] for a in AXES))
