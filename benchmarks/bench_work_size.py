@@ -1,12 +1,12 @@
 """Hue-Net's working size on photos at their native size: the calibration's numbers at each size, and the pick.
 
-Pairs of training images (the split has no validation list yet; the test images stay for Table 1) are read from
+Pairs of validation images (the choice is a model choice: the test images stay for Table 1) are read from
 ``data/flowers-102/jpg`` at the release's own size (shorter side 256 px), and ``huenet.transfer`` paints each
 source with its target at every working size (and at the photo's own size, ``native``), lifting the change to
 the full 256 px. Each size is scored as the training stage scores the model: the EMD ratio and the relative MI
 with the source, on the full-size output. ``huenet.work_size.pick_work_size`` picks the size nearest the
-model's own held-out point (``reports/metrics/train_full.json``); ``tests/test_work_size.py`` checks that
-``huenet.api.DEFAULT_WORK_SIZE`` is that pick from the committed csv.
+model's own validation point at its training scale (``reports/metrics/train_full.json``);
+``tests/test_work_size.py`` checks that ``huenet.api.DEFAULT_WORK_SIZE`` is that pick from the committed csv.
 
     python benchmarks/bench_work_size.py                 # models/huenet/full/generator.pt, 64 pairs
 """
@@ -35,7 +35,7 @@ SIZES: tuple[int | None, ...] = (64, 96, 128, 192, None)
 
 
 def _pairs(splits: Path, images: Path, n: int, seed: int) -> list[tuple[Path, Path]]:
-    names = read_splits(splits).train
+    names = read_splits(splits).validation
     order = np.random.default_rng(seed).permutation(len(names))
     chosen = [images / names[i] for i in order[: 2 * n]]
     return list(zip(chosen[:n], chosen[n:]))
@@ -53,8 +53,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/work_size.md"))
     args = parser.parse_args()
     torch.set_num_threads(2)
-    held_out = json.loads(args.reference.read_text())
-    reference = (held_out["emd_ratio"], held_out["rel_mi_src_out"])
+    validated = json.loads(args.reference.read_text())
+    reference = (validated["emd_ratio"], validated["rel_mi_src_out"])
     pairs = _pairs(args.splits, args.images, args.pairs, args.seed)
     load_before = os.getloadavg()[0]
     rows = []
@@ -84,7 +84,7 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows({**r, "work_size": "native" if r["work_size"] is None else r["work_size"]} for r in rows)
-    table = ["| working size | EMD ratio | relative MI | distance to the held-out point | s per pair |",
+    table = ["| working size | EMD ratio | relative MI | distance to the validation point | s per pair |",
              "| ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         table.append(f"| {r['work_size'] or 'native (256)'} | {r['emd_ratio']:.3f} | {r['rel_mi_src_out']:.3f} | "
@@ -92,14 +92,14 @@ def main() -> None:
     lines = [
         "# Hue-Net's working size on photos at their native size",
         "",
-        f"{len(pairs)} pairs of training images at the release's own size (shorter side 256 px), painted by "
+        f"{len(pairs)} pairs of validation images at the release's own size (shorter side 256 px), painted by "
         f"`huenet.transfer` at each working size and lifted to 256 px (`python benchmarks/bench_work_size.py`). "
-        f"The model's own held-out point at its training scale: EMD ratio {reference[0]:.3f}, relative MI "
+        f"The model's own point on validation pairs at its training scale: EMD ratio {reference[0]:.3f}, relative MI "
         f"{reference[1]:.3f} (`{args.reference}`).",
         "",
         *table,
         "",
-        f"The pick (`huenet.work_size.pick_work_size`: the size nearest the held-out point): "
+        f"The pick (`huenet.work_size.pick_work_size`: the size nearest the validation point): "
         f"**{pick or 'native'}**. The numbers: `{args.csv}`.",
         "",
         f"- model: `{args.model}`",

@@ -46,15 +46,15 @@ Strength and masks
 Size limits
     Sides of at least :data:`MIN_SIDE` pixels. Above the method's limit
     (:data:`DEFAULT_MAX_MEGAPIXELS`; feature matching, which keeps about 1.2 GiB
-    and takes about 100 s per megapixel, :data:`FEATURE_MATCHING_MAX_MEGAPIXELS`)
-    or the caller's ``max_megapixels``, an image is refused, not processed in
-    tiles. At the default working size the network's cost does not grow with
-    the photo; the lift does, linearly: ``benchmarks/bench_transfer.py``
-    measured a peak memory growth of 0.06-0.09 GiB per megapixel and 2.9 s for
-    a 12-megapixel photo (``reports/benchmarks/transfer.md``). At the photo's
-    own size (``work_size=None``) the network itself takes about 0.4 GiB per
-    megapixel. The limit applies to the target too, checked from the file's
-    header before it is decoded.
+    and takes about 100 s per megapixel, :data:`FEATURE_MATCHING_MAX_MEGAPIXELS`;
+    a network run at the photo's own size, ``work_size=None``, which takes about
+    0.4 GiB per megapixel, :data:`NATIVE_MAX_MEGAPIXELS`) or the caller's
+    ``max_megapixels``, an image is refused, not processed in tiles. At the
+    default working size the network's cost does not grow with the photo; the
+    lift's does, linearly, and an 8-bit photo stays in 8 bits through it (time,
+    memory and agreement with the working size: ``benchmarks/bench_transfer.py``,
+    ``reports/benchmarks/transfer.md``). The limit applies to the target too,
+    checked from the file's header before it is decoded.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ from huenet.images import (
     TransferError,
     image_files,
     read_color,
+    read_pixels,
     read_rgb,
     to_image,
 )
@@ -91,24 +92,31 @@ from huenet.methods import (
     methods,
     register_method,
 )
-from huenet.upsample import lift_hue, lift_rgb, shrink
+from huenet.upsample import lift_hue, lift_rgb, shrink, unit_float
 
 __all__ = ["transfer", "painter", "Painter", "transfer_folder", "FolderTransfer", "read_mask", "masked_pixels",
            "DEFAULT_WORK_SIZE", "register_method", "get_method", "methods",
            "read_rgb", "read_color", "check_color_arguments", "megapixel_limit", "to_image", "Method",
-           "TransferError", "DEFAULT_MODEL", "DEFAULT_COLOR_GAN", "DEFAULT_MAX_MEGAPIXELS",
+           "TransferError", "DEFAULT_MODEL", "DEFAULT_COLOR_GAN", "DEFAULT_MAX_MEGAPIXELS", "NATIVE_MAX_MEGAPIXELS",
            "FEATURE_MATCHING_MAX_MEGAPIXELS", "MIN_SIDE"]
 
 MegapixelLimit = float | None | Literal["auto"]
-DEFAULT_WORK_SIZE = 128
+DEFAULT_WORK_SIZE = 96
 """The longer side, in pixels, at which learned methods run (``reports/benchmarks/work_size.md`` chose it)."""
 LUT_FIT_SIZE = 256
 """The longer side at which a per-pixel method's LUT is fitted: its colours, at a fraction of the pixels."""
 
 
-def megapixel_limit(method: Method, max_megapixels: MegapixelLimit = "auto") -> float | None:
-    """The size limit in effect: ``method``'s own for ``"auto"``, else ``max_megapixels`` (``None``: no limit)."""
-    return method.max_megapixels if max_megapixels == "auto" else max_megapixels
+NATIVE_MAX_MEGAPIXELS = 16.0
+"""The limit of a learned method run at the photo's own size (``work_size=None``), about 6 GiB at its peak."""
+
+
+def megapixel_limit(method: Method, max_megapixels: MegapixelLimit = "auto", *, native: bool = False) -> float | None:
+    """The size limit in effect: for ``"auto"``, ``method``'s own, or :data:`NATIVE_MAX_MEGAPIXELS` if lower and
+    a learned method runs at the photo's own size (``native``); else ``max_megapixels`` (``None``: no limit)."""
+    if max_megapixels != "auto":
+        return max_megapixels
+    return min(method.max_megapixels, NATIVE_MAX_MEGAPIXELS) if native and method.learned else method.max_megapixels
 
 
 def check_color_arguments(method: Method, has_target: bool, color: ColorInput | None) -> Tensor | None:
@@ -181,7 +189,7 @@ class Painter:
         self.spec = get_method(method)
         _check_work_size(work_size)
         _check_strength(strength)
-        self.limit = megapixel_limit(self.spec, max_megapixels)
+        self.limit = megapixel_limit(self.spec, max_megapixels, native=work_size is None)
         self.color = check_color_arguments(self.spec, target is not None, color)
         if target_mask is not None and (target is None or self.spec.spatial_target):
             raise TransferError(f"method {self.spec.name!r} cannot take a target mask: "
@@ -208,19 +216,28 @@ class Painter:
               working: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The painted source at full size; with ``working``, also the working-size source and output (what a
         LUT is fitted on; a method run at full size has both shrunk to :data:`LUT_FIT_SIZE`), else ``None``s,
-        so that a plain transfer resizes nothing it does not use."""
+        so that a plain transfer resizes nothing it does not use.
+
+        ``source_rgb`` is float RGB in [0, 1] or 8-bit (:func:`huenet.images.read_pixels`). A hue-only method
+        lifted from the working size keeps an 8-bit photo in 8 bits: the strength and the mask are folded into
+        the lift (``huenet.upsample.lift_hue``), and the output is 8-bit; every other route works in float."""
         if self.work_size is None:
+            source_rgb = unit_float(source_rgb)
             output = self._blend(source_rgb, self.run(source_rgb, self.target, self.color), mask)
             if not working:
                 return output, None, None
             return output, shrink(source_rgb, LUT_FIT_SIZE), shrink(output, LUT_FIT_SIZE)
         small = shrink(source_rgb, self.work_size)
         painted = self.run(small, self.target, self.color).clamp(0, 1)
-        if small.shape == source_rgb.shape:
-            lifted = painted
+        if small.shape[-2:] == source_rgb.shape[-2:]:
+            output = self._blend(small, painted, mask)
+        elif self.spec.hue_only:
+            amount = self.strength if mask is None else mask * self.strength
+            output = lift_hue(source_rgb, small, painted, strength=amount)
         else:
-            lifted = (lift_hue if self.spec.hue_only else lift_rgb)(source_rgb, small, painted)
-        output = self._blend(source_rgb, lifted, mask)
+            lifted = lift_rgb(source_rgb, small, painted)
+            output = lifted if mask is None and self.strength == 1 else self._blend(
+                unit_float(source_rgb), unit_float(lifted), mask)
         return (output, small, self._blend(small, painted, None)) if working else (output, None, None)
 
     def __call__(self, source: ImageInput, *, mask: ImageInput | None = None) -> Image.Image:
@@ -231,7 +248,7 @@ class Painter:
                  lut_size: int | None = None) -> tuple[Image.Image, Tensor | None]:
         """``source`` painted, and (with ``lut_size``) the ``(N, N, N, 3)`` 3D LUT of the transfer fitted on the
         working-size images (:func:`huenet.lut.fit_lut`)."""
-        source_rgb = read_rgb(source, name="source", max_megapixels=self.limit)
+        source_rgb = read_pixels(source, name="source", max_megapixels=self.limit)
         mask_map = None if mask is None else read_mask(mask, source_rgb)
         if lut_size is not None and mask_map is not None:
             raise TransferError("a LUT maps colours alone and cannot hold a mask; give --lut or --mask, not both")

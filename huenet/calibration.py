@@ -37,7 +37,7 @@ from typing import Any
 
 from huenet.report import PAPER_MEANS
 
-__all__ = ["COLUMNS", "PAPER_POINT", "AXES", "Choice", "experiment_rows", "runs_of", "pareto_front", "meets_goal",
+__all__ = ["COLUMNS", "PAPER_POINT", "AXES", "Choice", "experiment_rows", "pareto_front", "meets_goal",
            "seed_spread", "choose", "describe", "calibration_markdown", "write_csv", "read_csv", "merge_rows", "main"]
 
 METRICS_FILE = "reports/metrics/train_full.json"
@@ -95,11 +95,6 @@ def merge_rows(old: Iterable[Mapping[str, Any]], new: Iterable[Mapping[str, Any]
     new = list(new)
     seen = {(r["experiment"], r["commit"]) for r in new}
     return _sorted([*(r for r in old if (r["experiment"], r["commit"]) not in seen), *new])
-
-
-def runs_of(rows: Iterable[Mapping[str, Any]], config: object, **changes: Any) -> list[Mapping[str, Any]]:
-    """The rows trained with ``config`` (a ``TrainConfig``), with ``changes`` to its fields, on every config column."""
-    return [r for r in rows if all(r[k] == changes.get(k, getattr(config, k)) for k in CONFIG_COLUMNS)]
 
 
 def pareto_front(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -27,6 +27,7 @@ from huenet.api import (
     DEFAULT_WORK_SIZE,
     FEATURE_MATCHING_MAX_MEGAPIXELS,
     MIN_SIDE,
+    NATIVE_MAX_MEGAPIXELS,
     TransferError,
     get_method,
     methods,
@@ -44,7 +45,8 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 
 # The size limits as the help prints them (their names would not fit the help's source line).
-_LIMITS = f"{DEFAULT_MAX_MEGAPIXELS:g}; feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g}"
+_LIMITS = (f"{DEFAULT_MAX_MEGAPIXELS:g}; --work-size native {NATIVE_MAX_MEGAPIXELS:g}; feature-matching "
+           f"{FEATURE_MATCHING_MAX_MEGAPIXELS:g}")
 _TRANSFER_EPILOG = f"""\
 methods:
 {{methods}}
@@ -70,7 +72,7 @@ size limits:
   Each side at least {MIN_SIDE} pixels. Images above --max-megapixels (default
   {_LIMITS}, as it keeps about 1.2 GiB and takes about
   100 s per megapixel) are refused. At the working size memory grows by about
-  0.1 GiB per megapixel of the photo (the lift; reports/benchmarks/transfer.md),
+  0.01 GiB per megapixel of the photo (the lift; reports/benchmarks/transfer.md),
   at --work-size native by about 0.4 GiB. Raise the limit if you have the memory.
 
 strength, masks, LUTs:
@@ -173,8 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--color", metavar="'#RRGGBB'",
                      help="feature-matching and color-gan: the mean colour to reach, instead of TARGET's")
     sub.add_argument("--max-megapixels", type=_megapixels, default="auto", metavar="N",
-                     help=f"refuse larger images (default: the method's limit, {DEFAULT_MAX_MEGAPIXELS:g}, "
-                          f"feature-matching {FEATURE_MATCHING_MAX_MEGAPIXELS:g}; 0: no limit)")
+                     help=f"refuse larger images (default: the method's limit, {_LIMITS}; 0: no limit)")
     sub.add_argument("--work-size", type=_work_size, default=DEFAULT_WORK_SIZE, metavar="PX",
                      help=f"huenet and color-gan: run at this longer side, then lift to full size (default: "
                           f"{DEFAULT_WORK_SIZE}; 'native': at the photo's own size)")

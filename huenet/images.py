@@ -37,13 +37,15 @@ from torch import Tensor
 from huenet.checks import check_unit_images, target_colors
 from huenet.color import parse_color
 
-__all__ = ["TransferError", "read_rgb", "read_color", "to_image", "image_files", "first_line", "ImageInput",
-           "ColorInput", "MIN_SIDE", "DEFAULT_MAX_MEGAPIXELS"]
+__all__ = ["TransferError", "read_rgb", "read_pixels", "read_color", "to_image", "image_files", "first_line",
+           "ImageInput", "ColorInput", "MIN_SIDE", "DEFAULT_MAX_MEGAPIXELS"]
 
 MIN_SIDE = 16
 """Smallest accepted side in pixels: fewer pixels carry no colour distribution worth transferring."""
-DEFAULT_MAX_MEGAPIXELS = 16.0
-"""Room for a 12-megapixel phone photo; about 6 GiB peak with the CPU-profile generator, 7 GiB at paper scale."""
+DEFAULT_MAX_MEGAPIXELS = 32.0
+"""Room for a 24-megapixel camera photo. Painted at a working size, a photo costs about a hundredth of a GiB per
+megapixel (``reports/benchmarks/transfer.md``); histogram matching, the hungriest per-pixel method, under 0.2. A
+network run at the photo's own size has its own, lower limit (``huenet.api.NATIVE_MAX_MEGAPIXELS``)."""
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray | Tensor
 ColorInput = str | Sequence[float] | Tensor
@@ -114,6 +116,15 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
         return np.repeat(grey.clip(0.0, 1.0)[..., None], 3, axis=2)
     if image.mode == "F":
         return np.repeat(np.asarray(image, dtype=np.float32).clip(0.0, 1.0)[..., None], 3, axis=2)
+    return _pil_to_rgb8(image).astype(np.float32) / 255.0
+
+
+def _is_8_bit(image: Image.Image) -> bool:
+    return image.mode not in _SIXTEEN_BIT_MODES and image.mode != "F"
+
+
+def _pil_to_rgb8(image: Image.Image) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB of an image in an 8-bit mode (transparency composited over white)."""
     try:
         if image.has_transparency_data:
             rgba = image.convert("RGBA")
@@ -121,7 +132,14 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
         rgb = image.convert("RGB")
     except ValueError as err:  # a mode Pillow cannot convert, e.g. LAB
         raise TransferError(f"cannot convert a {image.mode} image to RGB: {err}") from None
-    return np.asarray(rgb, dtype=np.float32) / 255.0
+    return np.asarray(rgb)
+
+
+def _rgb8_to_tensor(array: np.ndarray) -> Tensor:
+    """An ``H x W x 3`` uint8 array as a ``(1, 3, H, W)`` uint8 view of it (channels-last memory, no copy)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's arrays are read-only; the view is only read
+        return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)
 
 
 def _array_to_tensor(array: np.ndarray, name: str) -> Tensor:
@@ -167,6 +185,29 @@ def read_rgb(image: ImageInput, *, name: str = "image",
     raise TransferError(f"{name} must be a path, a PIL image or an array, got {type(image).__name__}")
 
 
+def read_pixels(image: ImageInput, *, name: str = "image",
+                max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS) -> Tensor:
+    """An image as :func:`read_rgb` reads it, but kept in 8 bits when it is 8-bit: a ``(1, 3, H, W)`` ``torch.uint8``
+    view of the decoded pixels (channels-last memory) for a file, PIL image or uint8 array in an 8-bit mode; the
+    float tensor of :func:`read_rgb` for anything else (16-bit and float images, float arrays, tensors). A photo
+    painted at a working size then never exists in float at its full size (``huenet.upsample``).
+
+    Raises:
+        TransferError: as :func:`read_rgb`.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        opened = _open(Path(image), max_megapixels)
+        return _rgb8_to_tensor(_pil_to_rgb8(opened)) if _is_8_bit(opened) else _array_to_tensor(
+            _pil_to_array(opened), str(image))
+    if isinstance(image, Image.Image) and _is_8_bit(image):
+        _check_size(*image.size, name, max_megapixels)
+        return _rgb8_to_tensor(_pil_to_rgb8(_decoded(image, name)))
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
+        _check_size(image.shape[1], image.shape[0], name, max_megapixels)
+        return _rgb8_to_tensor(image)
+    return read_rgb(image, name=name, max_megapixels=max_megapixels)
+
+
 def read_color(color: ColorInput) -> Tensor:
     """A colour as a ``(1, 3)`` float32 RGB tensor in [0, 1].
 
@@ -186,9 +227,9 @@ def read_color(color: ColorInput) -> Tensor:
 
 
 def to_image(rgb: Tensor) -> Image.Image:
-    """A ``(1, 3, H, W)`` RGB tensor in [0, 1] as an 8-bit PIL image."""
-    pixels = (rgb[0].clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0)
-    return Image.fromarray(pixels.numpy())
+    """A ``(1, 3, H, W)`` RGB tensor in [0, 1], or 8-bit (``torch.uint8``), as an 8-bit PIL image."""
+    pixels = rgb[0] if rgb.dtype == torch.uint8 else (rgb[0].clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
+    return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy())
 
 
 def image_files(folder: str | os.PathLike) -> list[Path]:

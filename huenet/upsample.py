@@ -36,10 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from huenet.color import check_images, hsv_to_rgb, rgb_to_hsv
+from huenet.color import check_images, rgb_to_hsv
 
-__all__ = ["RADIUS", "EPS", "TILE_PIXELS", "shrink", "guided_coefficients", "apply_coefficients", "lift_hue",
-           "lift_rgb"]
+__all__ = ["RADIUS", "EPS", "TILE_PIXELS", "shrink", "unit_float", "guided_coefficients", "apply_coefficients",
+           "lift_hue", "lift_rgb"]
 
 RADIUS = 2
 EPS = 1e-4
@@ -54,8 +54,15 @@ def _check_parameters(radius: int, eps: float) -> None:
         raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
 
 
+def _check_full(image: Tensor, name: str) -> None:
+    """A ``(B, 3, H, W)`` float image in [0, 1], or 8-bit (``torch.uint8``, levels 0-255)."""
+    if isinstance(image, Tensor) and image.dtype == torch.uint8 and image.ndim == 4 and image.shape[1] == 3:
+        return
+    check_images(image, name)
+
+
 def _check_triple(source_full: Tensor, source_small: Tensor, output_small: Tensor) -> None:
-    check_images(source_full, "source_full")
+    _check_full(source_full, "source_full")
     check_images(source_small, "source_small")
     check_images(output_small, "output_small")
     if source_small.shape != output_small.shape:
@@ -72,24 +79,27 @@ def shrink(image: Tensor, long_side: int) -> Tensor:
     """Resize so that the longer side is ``long_side`` pixels (antialiased bilinear), never enlarging.
 
     Args:
-        image: ``(B, 3, H, W)`` RGB in [0, 1].
+        image: ``(B, 3, H, W)`` RGB in [0, 1], or 8-bit (``torch.uint8``: resized in 8 bits, the result rounded to
+            8-bit levels, as a decoded small image would be; a photo is then never converted to float at full size).
         long_side: pixels of the longer side at the working size, >= 1.
 
     Returns:
-        ``(B, 3, h, w)`` with ``max(h, w) == min(long_side, max(H, W))``, the aspect ratio rounded.
+        ``(B, 3, h, w)`` float RGB in [0, 1] with ``max(h, w) == min(long_side, max(H, W))``, the aspect ratio
+        rounded.
 
     >>> shrink(torch.rand(1, 3, 300, 400), 64).shape
     torch.Size([1, 3, 48, 64])
     """
-    check_images(image, "image")
+    _check_full(image, "image")
     if isinstance(long_side, bool) or not isinstance(long_side, int) or long_side < 1:
         raise ValueError(f"long_side must be an integer >= 1, got {long_side!r}")
     big_h, big_w = image.shape[-2:]
     scale = long_side / max(big_h, big_w)
     if scale >= 1:
-        return image.clone()
+        return unit_float(image.clone())
     size = (max(1, round(big_h * scale)), max(1, round(big_w * scale)))
-    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0.0, 1.0)
+    small = F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+    return unit_float(small).clamp(0.0, 1.0)
 
 
 def _box(x: Tensor, radius: int) -> Tensor:
@@ -147,6 +157,26 @@ def _linear_taps(out_size: int, in_size: int, start: int, stop: int) -> tuple[Te
     return lo, hi, (src - lo).clamp(0.0, 1.0)
 
 
+def _widen(x: Tensor, width: int) -> Tensor:
+    """``(B, M, h, w)`` -> ``(B, M, h, width)``: the width half of a separable bilinear upsampling, done once at the
+    working size's height so that each tile only interpolates between two of its rows."""
+    return F.interpolate(x, size=(x.shape[-2], width), mode="bilinear", align_corners=False)
+
+
+def _rows(widened: Tensor, height: int, start: int, stop: int) -> Tensor:
+    """Rows ``start:stop`` of ``widened`` (from :func:`_widen`) upsampled to ``height`` rows: ``(B, M, stop - start,
+    W)``. A tile's rows interpolate between the few working-size rows it spans, so they are one small matrix
+    product with those rows (each output row is written once, where gathering two rows and blending them would
+    write three times)."""
+    lo, hi, t = _linear_taps(height, widened.shape[-2], start, stop)
+    first, last = int(lo[0]), int(hi[-1])
+    weights = torch.zeros(stop - start, last - first + 1, dtype=torch.float64)
+    rows = torch.arange(stop - start)
+    weights.index_put_((rows, lo - first), 1 - t, accumulate=True)
+    weights.index_put_((rows, hi - first), t, accumulate=True)
+    return torch.matmul(weights.to(widened.dtype), widened[:, :, first : last + 1])
+
+
 def _upsample_rows(x: Tensor, size: tuple[int, int], start: int, stop: int) -> Tensor:
     """Rows ``start:stop`` of ``interpolate(x, size, mode="bilinear", align_corners=False)``, without the rest.
 
@@ -157,13 +187,27 @@ def _upsample_rows(x: Tensor, size: tuple[int, int], start: int, stop: int) -> T
     Returns:
         ``(B, M, stop - start, W)`` in ``x``'s dtype.
     """
-    (h, w), (big_h, big_w) = x.shape[-2:], size
-    lo, hi, t = _linear_taps(big_h, h, start, stop)
-    t = t.to(x.dtype).view(1, 1, -1, 1)
-    rows = x[:, :, lo] * (1 - t) + x[:, :, hi] * t
-    lo, hi, t = _linear_taps(big_w, w, 0, big_w)
-    t = t.to(x.dtype)
-    return rows[..., lo] * (1 - t) + rows[..., hi] * t
+    return _rows(_widen(x, size[1]), size[0], start, stop)
+
+
+def unit_float(image: Tensor) -> Tensor:
+    """An 8-bit (``torch.uint8``) image as float32 RGB in [0, 1]; a float image as it is.
+
+    >>> unit_float(torch.tensor([0, 51, 255], dtype=torch.uint8))
+    tensor([0.0000, 0.2000, 1.0000])
+    """
+    return image.to(torch.float32).div_(255.0) if image.dtype == torch.uint8 else image
+
+
+def _apply_rows(widened: Tensor, k: int, guide: Tensor, height: int, start: int, stop: int) -> Tensor:
+    """``q = a . I + b`` on rows ``start:stop``, ``guide`` those rows of the full-size guide (float)."""
+    n, c = guide.shape[:2]
+    coef = _rows(widened, height, start, stop).to(guide.dtype)
+    q = coef[:, k * c:].clone()
+    a = coef[:, : k * c].view(n, k, c, stop - start, -1)
+    for channel in range(c):
+        q.addcmul_(a[:, :, channel], guide[:, channel : channel + 1])
+    return q
 
 
 def apply_coefficients(a: Tensor, b: Tensor, guide: Tensor, start: int, stop: int) -> Tensor:
@@ -182,11 +226,8 @@ def apply_coefficients(a: Tensor, b: Tensor, guide: Tensor, start: int, stop: in
     >>> bool((q - (guide[:, :1] * 2 + 1)).abs().max() < 1e-4)
     True
     """
-    n, c, big_h, big_w = guide.shape
-    k = b.shape[1]
-    coef = _upsample_rows(torch.cat((a, b), 1).to(guide.dtype), (big_h, big_w), start, stop)
-    a_rows = coef[:, : k * c].view(n, k, c, stop - start, big_w)
-    return (a_rows * guide[:, :, start:stop].unsqueeze(1)).sum(2) + coef[:, k * c:]
+    widened = _widen(torch.cat((a, b), 1), guide.shape[-1])
+    return _apply_rows(widened, b.shape[1], guide[:, :, start:stop], guide.shape[-2], start, stop)
 
 
 def _tiles(height: int, width: int):
@@ -195,30 +236,71 @@ def _tiles(height: int, width: int):
         yield start, min(height, start + rows)
 
 
-def _by_tiles(a: Tensor, b: Tensor, source_full: Tensor, paint: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
-    """``paint(q, tile)`` on each row tile of the full-size source, ``q`` the guided filter's output there: no
-    full-size coefficient map is ever built."""
+def _by_tiles(a: Tensor, b: Tensor, source_full: Tensor, paint: Callable[[Tensor, Tensor, slice], Tensor]) -> Tensor:
+    """``paint(q, tile, rows)`` on each row tile of the full-size source, ``q`` the guided filter's output there and
+    ``tile`` the source's rows as float in [0, 1]: no full-size coefficient map is ever built. The result has the
+    source's dtype and memory layout (an 8-bit channels-last source gives an 8-bit channels-last output, rounded)."""
     out = torch.empty_like(source_full)
+    height = source_full.shape[-2]
+    # float32 from here: the tiles' arithmetic is float32, and the coefficients' last digits do not reach 8 bits
+    widened = _widen(torch.cat((a, b), 1).to(torch.float32), source_full.shape[-1])
     for start, stop in _tiles(*source_full.shape[-2:]):
-        out[:, :, start:stop] = paint(apply_coefficients(a, b, source_full, start, stop),
-                                      source_full[:, :, start:stop])
+        tile = unit_float(source_full[:, :, start:stop])
+        painted = paint(_apply_rows(widened, b.shape[1], tile, height, start, stop), tile, slice(start, stop))
+        if out.dtype == torch.uint8:
+            painted = painted.mul_(255.0).add_(0.5)  # the copy into uint8 truncates: + 0.5 rounds
+        out[:, :, start:stop] = painted
     return out
 
 
-def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, radius: int = RADIUS,
-             eps: float = EPS) -> Tensor:
+def _rotate_hue(rgb: Tensor, turns: Tensor) -> Tensor:
+    """``hsv_to_rgb(h + turns, S, V)`` of ``(B, 3, r, W)`` RGB, ``turns`` ``(B, r, W)``, in fewer passes than the two
+    conversions (this runs on every pixel of a photo): ``c = V - (V - m) clamp(min(k, 4 - k), 0, 1)``, ``k = (n +
+    6 h') mod 6`` for n = 5, 3, 1, with ``6 h`` taken from the RGB by the sector formula (``huenet.color``'s)."""
+    r, g, b = rgb.unbind(1)
+    low, v = torch.aminmax(rgb, dim=1)
+    delta = v - low
+    safe = torch.where(delta > 0, delta, 1.0)
+    # the sector formula's ties: b, then g, then r (scikit-image's precedence, huenet.color's)
+    sector = torch.where(b == v, 4.0 + (r - g) / safe, torch.where(g == v, 2.0 + (b - r) / safe, (g - b) / safe))
+    k = (sector.add_(turns, alpha=6.0).unsqueeze(1) + _OFFSETS.to(rgb.dtype)).remainder_(6.0)
+    ramp = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
+    return v.unsqueeze(1) - delta.unsqueeze(1) * ramp
+
+
+_OFFSETS = torch.tensor([5.0, 3.0, 1.0]).view(1, 3, 1, 1)
+
+
+def _check_strength(strength: float | Tensor, source_full: Tensor) -> None:
+    if isinstance(strength, Tensor):
+        b, _, h, w = source_full.shape
+        if strength.ndim != 4 or strength.shape[1] != 1 or strength.shape[0] not in (1, b) or \
+                strength.shape[-2:] != (h, w) or not strength.is_floating_point():
+            raise ValueError(f"strength map must be a floating ({b} or 1, 1, {h}, {w}) tensor, got "
+                             f"{tuple(strength.shape)} {strength.dtype}")
+    elif isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
+        raise ValueError(f"strength must be a number in [0, 1] or a (B, 1, H, W) map, got {strength!r}")
+
+
+def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, strength: float | Tensor = 1.0,
+             radius: int = RADIUS, eps: float = EPS) -> Tensor:
     """Apply the hue change ``source_small -> output_small`` to the full-size source.
 
     Args:
-        source_full: ``(B, 3, H, W)`` RGB in [0, 1].
+        source_full: ``(B, 3, H, W)`` RGB in [0, 1], or 8-bit (``torch.uint8``; the output is then 8-bit too,
+            rounded, with the source's memory layout, so a photo is never held in float at full size).
         source_small: ``(B, 3, h, w)``, the source resized down (e.g. :func:`shrink`), ``h <= H, w <= W``.
         output_small: ``(B, 3, h, w)``, the method's output at the working size; only its hue is used.
+        strength: how far along the lifted shift each pixel moves: a number or a ``(B or 1, 1, H, W)`` map in
+            [0, 1], e.g. a mask times ``--strength``; ``h_src + strength * d`` is ``huenet.blend.blend_hue``'s
+            shorter way round, since ``d`` lies within half a turn.
         radius: guided-filter window radius, in working-size pixels.
         eps: guided-filter regularisation (guide is RGB in [0, 1]).
 
     Returns:
-        ``(B, 3, H, W)``: ``hsv_to_rgb(h_src + d, S_src, V_src)``, ``d`` the lifted hue shift; pixels whose lifted
-        shift is exactly 0 are the source's own values (so an unchanged image comes back bit for bit).
+        ``(B, 3, H, W)``: ``hsv_to_rgb(h_src + strength * d, S_src, V_src)``, ``d`` the lifted hue shift; pixels
+        whose shift is exactly 0 (strength 0 among them) are the source's own values (so an unchanged image comes
+        back bit for bit).
 
     >>> source = torch.rand(1, 3, 32, 32)
     >>> small = shrink(source, 8)
@@ -227,16 +309,22 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     """
     _check_triple(source_full, source_small, output_small)
     _check_parameters(radius, eps)
+    _check_strength(strength, source_full)
     d = 2 * math.pi * (rgb_to_hsv(output_small)[:, 0] - rgb_to_hsv(source_small)[:, 0])
     a, b = guided_coefficients(source_small, torch.stack((torch.cos(d), torch.sin(d)), 1), radius, eps)
 
-    def shifted(q: Tensor, tile: Tensor) -> Tensor:
+    # an 8-bit output rounds a zero shift's HSV round trip (errors ~1e-7) back to the source's own levels anyway
+    keep_zero_shifts = source_full.dtype != torch.uint8
+
+    def shifted(q: Tensor, tile: Tensor, rows: slice) -> Tensor:
         # the angle is the renormalisation: the vector's length is irrelevant
-        shift = torch.atan2(q[:, 1], q[:, 0]) / (2 * math.pi)
-        hsv = rgb_to_hsv(tile)
-        hue = torch.remainder(hsv[:, 0] + shift, 1.0)
-        painted = hsv_to_rgb(torch.stack((hue, hsv[:, 1], hsv[:, 2]), 1))
-        return torch.where((shift == 0).unsqueeze(1), tile, painted)
+        shift = torch.atan2(q[:, 1], q[:, 0]).mul_(1 / (2 * math.pi))
+        if isinstance(strength, Tensor):
+            shift.mul_(strength[:, 0, rows].to(shift.dtype))
+        elif strength != 1:
+            shift.mul_(strength)
+        rotated = _rotate_hue(tile, shift)
+        return torch.where((shift == 0).unsqueeze(1), tile, rotated) if keep_zero_shifts else rotated
 
     return _by_tiles(a, b, source_full, shifted)
 
@@ -246,7 +334,7 @@ def lift_rgb(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     """Apply the RGB change ``source_small -> output_small`` to the full-size source.
 
     Args:
-        source_full: ``(B, 3, H, W)`` RGB in [0, 1].
+        source_full: ``(B, 3, H, W)`` RGB in [0, 1], or 8-bit (the output is then 8-bit too, as in :func:`lift_hue`).
         source_small: ``(B, 3, h, w)``, the source resized down, ``h <= H, w <= W``.
         output_small: ``(B, 3, h, w)``, any method's output at the working size.
         radius: guided-filter window radius, in working-size pixels.
@@ -264,4 +352,4 @@ def lift_rgb(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     _check_parameters(radius, eps)
     a, b = guided_coefficients(source_small, output_small.to(torch.float64) - source_small.to(torch.float64),
                                radius, eps)
-    return _by_tiles(a, b, source_full, lambda q, tile: (tile + q).clamp(0.0, 1.0))
+    return _by_tiles(a, b, source_full, lambda q, tile, rows: (tile + q).clamp_(0.0, 1.0))

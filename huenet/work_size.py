@@ -5,8 +5,8 @@ photo it runs at a working size and its change is lifted to full resolution (:mo
 working size is a choice, scored on photos at their native size with the calibration's two numbers (the EMD
 ratio W1(target, output) / W1(target, source) and the relative MI of output and source), and chosen by
 :func:`pick_work_size`: the size at which the network on photos behaves most like the network its training
-stage validated (``reports/metrics/train_full.json``), so that the numbers reported for the model are the
-numbers of what the command does.
+stage validated (``reports/metrics/train_full.json``, scored on validation pairs), so that the numbers
+reported for the model are the numbers of what the command does.
 
 >>> rows = [{"work_size": 64, "emd_ratio": 0.40, "rel_mi_src_out": 0.20},
 ...         {"work_size": 128, "emd_ratio": 0.35, "rel_mi_src_out": 0.24}]

@@ -15,7 +15,6 @@ from huenet.calibration import (
     merge_rows,
     pareto_front,
     read_csv,
-    runs_of,
     seed_spread,
     write_csv,
 )
@@ -70,16 +69,6 @@ def test_front_and_goal():
     assert [r["emd_ratio"] for r in pareto_front(rows)] == [0.1, 0.4, 0.9]
     assert [meets_goal(r) for r in rows] == [False, True, False, False]
     assert PAPER_POINT == {"emd_ratio": 0.463, "rel_mi_src_out": 0.259}
-
-
-def test_runs_of_a_config_match_every_config_column():
-    from huenet.train import TrainConfig
-
-    config = TrainConfig(width=32, depth=6, batch_size=8, steps=2000, emd_form="root", lambda_mi=50)
-    rows = experiment_rows(_show(_experiment("a", "root", 50, 0.3, 0.2), _experiment("b", "root", 0, 0.1, 0.1),
-                                 _experiment("c", "squared", 50, 0.4, 0.3)))
-    assert [r["experiment"] for r in runs_of(rows, config)] == ["a"]
-    assert [r["experiment"] for r in runs_of(rows, config, lambda_mi=0)] == ["b"]
 
 
 def _row(lambda_mi: float, seed: int, ratio: float, mi: float, split: str = "validation", **config) -> dict:

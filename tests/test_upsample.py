@@ -278,6 +278,63 @@ def test_bad_parameters_raise(kwargs, message):
         lift_hue(image, image[..., :8, :8], image[..., :8, :8], **kwargs)
 
 
-def test_integer_images_are_refused():
+def test_integer_images_other_than_8_bit_are_refused():
     with pytest.raises(ValueError, match="floating"):
-        shrink(torch.zeros(1, 3, 8, 8, dtype=torch.uint8), 4)
+        shrink(torch.zeros(1, 3, 8, 8, dtype=torch.int64), 4)
+
+
+def test_the_fast_hue_rotation_is_the_hsv_round_trip():
+    """``_rotate_hue`` against huenet.color's two conversions and scikit-image's, on random colours with ties."""
+    from skimage.color import hsv2rgb, rgb2hsv
+
+    g = torch.Generator().manual_seed(3)
+    rgb = torch.rand(1, 3, 40, 50, generator=g, dtype=torch.float64)
+    rgb[..., :10, :] = (rgb[..., :10, :] * 4).round() / 4  # ties for the maximum, greys and black
+    turns = torch.rand(1, 40, 50, generator=g, dtype=torch.float64) * 3 - 1.5
+    ours = upsample._rotate_hue(rgb, turns)
+    assert torch.allclose(ours, rotate(rgb, turns), atol=1e-12)
+    hsv = rgb2hsv(rgb[0].permute(1, 2, 0).numpy())
+    hsv[..., 0] = (hsv[..., 0] + turns[0].numpy()) % 1.0
+    oracle = torch.from_numpy(hsv2rgb(hsv)).permute(2, 0, 1)[None]
+    assert torch.allclose(ours, oracle, atol=1e-12)
+
+
+def test_an_8_bit_source_gives_the_float_result_rounded():
+    source = (colourful(96) * 255).round().to(torch.uint8)
+    unit = source.float() / 255
+    small = shrink(unit, 24)
+    output = rotate(small, smooth_shift(24))
+    for lift in (lift_hue, lift_rgb):
+        eight = lift(source.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), small, output)  # channels last
+        assert eight.dtype == torch.uint8 and eight.is_contiguous(memory_format=torch.channels_last)
+        assert (eight.float() - lift(unit, small, output) * 255).abs().max() <= 0.5 + 1e-3
+
+
+def test_shrink_of_an_8_bit_image_is_the_float_shrink_rounded():
+    image = (torch.rand(1, 3, 90, 120, generator=torch.Generator().manual_seed(2)) * 255).round().to(torch.uint8)
+    assert (shrink(image, 40) - shrink(image.float() / 255, 40)).abs().max() * 255 <= 1.0
+
+
+def test_strength_moves_the_hue_part_of_the_way():
+    """Strength 0 is the source; 0.5 is half of the shift, the shorter way (blend_hue of the full lift); a map
+    blends per pixel."""
+    from huenet.blend import blend_hue
+
+    source = colourful(128)
+    small = shrink(source, 32)
+    output = rotate(small, 0.3)
+    full = lift_hue(source, small, output)
+    assert torch.equal(lift_hue(source, small, output, strength=0.0), source)
+    assert torch.allclose(lift_hue(source, small, output, strength=0.5), blend_hue(source, full, 0.5), atol=1e-5)
+    left = torch.zeros(1, 1, 128, 128)
+    left[..., :64] = 1.0
+    masked = lift_hue(source, small, output, strength=left)
+    assert torch.equal(masked[..., 64:], source[..., 64:])
+    assert torch.allclose(masked[..., :64], full[..., :64], atol=1e-6)
+
+
+@pytest.mark.parametrize("strength", [1.5, -0.1, True, torch.ones(1, 1, 4, 4)])
+def test_bad_strengths_raise(strength):
+    image = torch.rand(1, 3, 16, 16)
+    with pytest.raises(ValueError, match="strength"):
+        lift_hue(image, image[..., :8, :8], image[..., :8, :8], strength=strength)
