@@ -25,7 +25,7 @@ from torch import Tensor
 from huenet.cielab import cielab_to_rgb, rgb_to_cielab
 from huenet.color import check_images, hsv_to_rgb, rgb_to_hsv
 
-__all__ = ["wrap", "blend_hue", "blend_lab", "apply_mask", "TILE_PIXELS"]
+__all__ = ["wrap", "check_strength", "blend_hue", "blend_lab", "apply_mask", "TILE_PIXELS"]
 
 Strength = float | Tensor
 # pixels a tile: the float64 temporaries of one tile stay near 100 MB
@@ -48,8 +48,10 @@ def _check_pair(source: Tensor, output: Tensor) -> None:
         raise ValueError(f"source {tuple(source.shape)} and output {tuple(output.shape)} must have the same shape")
 
 
-def _check_strength(strength: Strength, source: Tensor, name: str = "strength") -> Strength:
-    """A float in [0, 1], or a ``(B or 1, 1, H, W)`` floating map in [0, 1] for a ``(B, 3, H, W)`` source."""
+def check_strength(strength: Strength, source: Tensor, name: str = "strength") -> Strength:
+    """A float in [0, 1], or a ``(B or 1, 1, H, W)`` floating map in [0, 1] for a ``(B, 3, H, W)`` source, returned
+    as a float or as the map in the source's float dtype (float32 for an 8-bit source); raise a one-line
+    ``ValueError`` otherwise."""
     if isinstance(strength, Tensor):
         b, _, h, w = source.shape
         if strength.ndim != 4 or strength.shape[1] != 1 or strength.shape[0] not in (1, b) or \
@@ -61,7 +63,7 @@ def _check_strength(strength: Strength, source: Tensor, name: str = "strength") 
         if strength.isnan().any() or (strength < 0).any() or (strength > 1).any():
             raise ValueError(f"{name} map values must lie in [0, 1] (no NaN), got min {strength.min().item():g} and "
                              f"max {strength.max().item():g}")
-        return strength.to(source.device, source.dtype)
+        return strength.to(source.device, source.dtype if source.is_floating_point() else torch.float32)
     if isinstance(strength, bool) or not isinstance(strength, (int, float)):
         raise ValueError(f"{name} must be a number in [0, 1] or a (B, 1, H, W) tensor, got {type(strength).__name__}")
     if math.isnan(strength) or not 0 <= strength <= 1:
@@ -105,7 +107,7 @@ def _blend(rows: Callable[[Tensor, Tensor, Strength], Tensor], source: Tensor, o
            strength: Strength) -> Tensor:
     """The checks and the exact strength-0 shortcut both blends share, then ``rows`` tile by tile."""
     _check_pair(source, output)
-    strength = _check_strength(strength, source)
+    strength = check_strength(strength, source)
     if not isinstance(strength, Tensor) and strength == 0:
         return source.clone()
     return _by_rows(rows, source, output, strength)
@@ -170,10 +172,10 @@ def apply_mask(source: Tensor, output: Tensor, mask: Tensor, *, space: str, stre
     if space not in blends:
         raise ValueError(f"space must be 'hue' or 'lab', got {space!r}")
     check_images(source, "source")
-    mask = _check_strength(mask, source, "mask")
+    mask = check_strength(mask, source, "mask")
     if not isinstance(mask, Tensor):
         raise ValueError(f"mask must be a (B, 1, H, W) tensor, got {type(mask).__name__}")
-    strength = _check_strength(strength, source)
+    strength = check_strength(strength, source)
     if isinstance(strength, Tensor):
         raise ValueError("strength must be a number when a mask is given: multiply the maps into one mask")
     # a product of two numbers in [0, 1] stays in [0, 1], and 0 stays exactly 0

@@ -37,8 +37,9 @@ from typing import Any
 
 from huenet.report import PAPER_MEANS
 
-__all__ = ["COLUMNS", "PAPER_POINT", "AXES", "Choice", "experiment_rows", "pareto_front", "meets_goal",
-           "seed_spread", "choose", "describe", "calibration_markdown", "write_csv", "read_csv", "merge_rows", "main"]
+__all__ = ["COLUMNS", "COLOR_GAN_COLUMNS", "PAPER_POINT", "AXES", "Choice", "experiment_rows", "color_gan_rows",
+           "pareto_front", "meets_goal", "seed_spread", "choose", "describe", "calibration_markdown", "write_csv",
+           "read_csv", "merge_rows", "main"]
 
 METRICS_FILE = "reports/metrics/train_full.json"
 CONFIG_COLUMNS = ("emd_form", "emd_reduction", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size",
@@ -49,6 +50,10 @@ CONFIG_COLUMNS = ("emd_form", "emd_reduction", "lambda_emd", "lambda_mi", "mi_bi
 COLUMNS = ("experiment", "commit", "split", "cpu", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio",
            "emd_tar_out", "rel_mi_src_out", "grey_ssim")
 METRIC_COLUMNS = COLUMNS[-4:]
+COLOR_GAN_FILE = "reports/color_gan.json"
+COLOR_GAN_PREFIX = "cgan-"
+COLOR_GAN_COLUMNS = ("experiment", "split", "steps", "lr", "color_weight", "n_critic", "seconds_per_step",
+                     "color_distance_source", "color_distance_output", "fraction_of_the_way", "grey_ssim")
 # The plane the pick is made in: EMD ratio (lower paints more) and relative MI with the source (higher keeps more).
 AXES = ("emd_ratio", "rel_mi_src_out")
 # The paper's Table 1 means (Figure 6's seven pairs) as one point: EMD TAR-OUT / TAR-SRC and MI SRC-OUT.
@@ -82,6 +87,29 @@ def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FIL
         row |= {key: metrics[key] for key in METRIC_COLUMNS}
         rows.append(row)
     return _sorted(rows)
+
+
+def color_gan_rows(exp_show: Sequence[Mapping], prefix: str = COLOR_GAN_PREFIX) -> list[dict[str, Any]]:
+    """One row (``COLOR_GAN_COLUMNS``) per finished colour-GAN trial, an experiment named ``prefix...``
+    (``sweeps/color_gan.sh``), sorted by name; ``fraction_of_the_way`` is 1 - output / source colour distance, the
+    share of the way to the target colour (the goal: at least 0.5). Other experiments carry the workspace's
+    ``reports/color_gan.json`` and are not trials."""
+    rows = []
+    for _, rev in _entries(exp_show):
+        data = rev.get("data") or {}
+        metrics = ((data.get("metrics") or {}).get(COLOR_GAN_FILE) or {}).get("data")
+        params = (((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}).get("color_gan")
+        if not (rev.get("name") or "").startswith(prefix) or not metrics or not params:
+            continue
+        config = params["config"]
+        rows.append({"experiment": rev["name"], "split": "validation",  # notebook 03b scores validation pairs
+                     **{key: config[key] for key in ("steps", "lr", "color_weight", "n_critic")},
+                     **{key: metrics[key] for key in ("seconds_per_step", "color_distance_source",
+                                                      "color_distance_output")},
+                     "fraction_of_the_way": round(1 - metrics["color_distance_output"]
+                                                  / metrics["color_distance_source"], 3),
+                     "grey_ssim": metrics["grey_ssim"]})
+    return sorted(rows, key=lambda r: r["experiment"])
 
 
 def _sorted(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -241,9 +269,10 @@ def calibration_markdown(rows: Sequence[Mapping[str, Any]], baselines: Mapping[s
     ]) + "\n"
 
 
-def write_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> None:
+def write_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike,
+              columns: Sequence[str] = COLUMNS) -> None:
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(f, columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -266,18 +295,28 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m huenet.calibration [OUT]``: the finished experiments' rows added to OUT (reports/calibration.csv)."""
+    """``python -m huenet.calibration [OUT]``: the finished experiments' rows added to OUT (reports/calibration.csv).
+    ``python -m huenet.calibration --color-gan [OUT]``: the colour-GAN trials written to OUT
+    (reports/color_gan_trials.csv)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    out = Path(args[0] if args else "reports/calibration.csv")
+    color_gan = bool(args) and args[0] == "--color-gan"
+    args = args[1:] if color_gan else args
+    out = Path(args[0] if args else "reports/color_gan_trials.csv" if color_gan else "reports/calibration.csv")
     shown = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], capture_output=True, text=True)
     if shown.returncode != 0:  # e.g. a queued run holds DVC's lock for a moment: try again
         print(f"dvc exp show failed: {(shown.stderr.strip().splitlines() or ['no message'])[-1]}", file=sys.stderr)
         return 1
-    rows = experiment_rows(json.loads(shown.stdout))
+    exp_show = json.loads(shown.stdout)
+    rows = color_gan_rows(exp_show) if color_gan else experiment_rows(exp_show)
     if not rows:
-        print("no finished experiment has written " + METRICS_FILE, file=sys.stderr)
+        print("no finished experiment has written " + (COLOR_GAN_FILE if color_gan else METRICS_FILE),
+              file=sys.stderr)
         return 1
     out.parent.mkdir(parents=True, exist_ok=True)
+    if color_gan:
+        write_csv(rows, out, COLOR_GAN_COLUMNS)
+        print(f"{len(rows)} trials -> {out}")
+        return 0
     old = read_csv(out) if out.is_file() else []
     write_csv(merge_rows(old, rows), out)
     print(f"{len(rows)} experiments -> {out} ({len(old)} rows before)")

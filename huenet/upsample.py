@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from huenet.blend import check_strength
 from huenet.color import check_images, rgb_to_hsv
 
 __all__ = ["RADIUS", "EPS", "TILE_PIXELS", "shrink", "unit_float", "guided_coefficients", "apply_coefficients",
@@ -96,7 +97,7 @@ def shrink(image: Tensor, long_side: int) -> Tensor:
     big_h, big_w = image.shape[-2:]
     scale = long_side / max(big_h, big_w)
     if scale >= 1:
-        return unit_float(image.clone())
+        return unit_float(image) if image.dtype == torch.uint8 else image.clone()
     size = (max(1, round(big_h * scale)), max(1, round(big_w * scale)))
     small = F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
     return unit_float(small).clamp(0.0, 1.0)
@@ -177,19 +178,6 @@ def _rows(widened: Tensor, height: int, start: int, stop: int) -> Tensor:
     return torch.matmul(weights.to(widened.dtype), widened[:, :, first : last + 1])
 
 
-def _upsample_rows(x: Tensor, size: tuple[int, int], start: int, stop: int) -> Tensor:
-    """Rows ``start:stop`` of ``interpolate(x, size, mode="bilinear", align_corners=False)``, without the rest.
-
-    Args:
-        x: ``(B, M, h, w)``.
-        size: the full ``(H, W)``.
-
-    Returns:
-        ``(B, M, stop - start, W)`` in ``x``'s dtype.
-    """
-    return _rows(_widen(x, size[1]), size[0], start, stop)
-
-
 def unit_float(image: Tensor) -> Tensor:
     """An 8-bit (``torch.uint8``) image as float32 RGB in [0, 1]; a float image as it is.
 
@@ -253,6 +241,10 @@ def _by_tiles(a: Tensor, b: Tensor, source_full: Tensor, paint: Callable[[Tensor
     return out
 
 
+# k's offsets n = 5, 3, 1, one per output channel
+_OFFSETS = torch.tensor([5.0, 3.0, 1.0]).view(1, 3, 1, 1)
+
+
 def _rotate_hue(rgb: Tensor, turns: Tensor) -> Tensor:
     """``hsv_to_rgb(h + turns, S, V)`` of ``(B, 3, r, W)`` RGB, ``turns`` ``(B, r, W)``, in fewer passes than the two
     conversions (this runs on every pixel of a photo): ``c = V - (V - m) clamp(min(k, 4 - k), 0, 1)``, ``k = (n +
@@ -266,20 +258,6 @@ def _rotate_hue(rgb: Tensor, turns: Tensor) -> Tensor:
     k = (sector.add_(turns, alpha=6.0).unsqueeze(1) + _OFFSETS.to(rgb.dtype)).remainder_(6.0)
     ramp = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
     return v.unsqueeze(1) - delta.unsqueeze(1) * ramp
-
-
-_OFFSETS = torch.tensor([5.0, 3.0, 1.0]).view(1, 3, 1, 1)
-
-
-def _check_strength(strength: float | Tensor, source_full: Tensor) -> None:
-    if isinstance(strength, Tensor):
-        b, _, h, w = source_full.shape
-        if strength.ndim != 4 or strength.shape[1] != 1 or strength.shape[0] not in (1, b) or \
-                strength.shape[-2:] != (h, w) or not strength.is_floating_point():
-            raise ValueError(f"strength map must be a floating ({b} or 1, 1, {h}, {w}) tensor, got "
-                             f"{tuple(strength.shape)} {strength.dtype}")
-    elif isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
-        raise ValueError(f"strength must be a number in [0, 1] or a (B, 1, H, W) map, got {strength!r}")
 
 
 def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, strength: float | Tensor = 1.0,
@@ -309,7 +287,7 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     """
     _check_triple(source_full, source_small, output_small)
     _check_parameters(radius, eps)
-    _check_strength(strength, source_full)
+    strength = check_strength(strength, source_full)
     d = 2 * math.pi * (rgb_to_hsv(output_small)[:, 0] - rgb_to_hsv(source_small)[:, 0])
     a, b = guided_coefficients(source_small, torch.stack((torch.cos(d), torch.sin(d)), 1), radius, eps)
 
@@ -320,7 +298,7 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
         # the angle is the renormalisation: the vector's length is irrelevant
         shift = torch.atan2(q[:, 1], q[:, 0]).mul_(1 / (2 * math.pi))
         if isinstance(strength, Tensor):
-            shift.mul_(strength[:, 0, rows].to(shift.dtype))
+            shift.mul_(strength[:, 0, rows])
         elif strength != 1:
             shift.mul_(strength)
         rotated = _rotate_hue(tile, shift)

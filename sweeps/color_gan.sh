@@ -16,31 +16,4 @@ if [[ "${1:-}" != "--collect" ]]; then
     while dvc queue status | grep -qE "Queued|Running"; do sleep 30; done
 fi
 
-dvc exp show --no-pager --json > build/color_gan_experiments.json
-python - <<'PY'
-import csv
-import json
-
-rows = []
-for rev in json.load(open("build/color_gan_experiments.json")):
-    for exp in rev.get("experiments") or []:
-        if not (exp.get("name") or "").startswith("cgan-"):
-            continue
-        for run in exp["revs"]:
-            metrics = run["data"]["metrics"].get("reports/color_gan.json", {}).get("data")
-            config = run["data"]["params"]["params.yaml"]["data"]["color_gan"]["config"]
-            if metrics:
-                rows.append({"experiment": exp["name"], "split": "validation", "steps": config["steps"],
-                             "lr": config["lr"], "color_weight": config["color_weight"],
-                             "n_critic": config["n_critic"], "seconds_per_step": metrics["seconds_per_step"],
-                             "color_distance_source": metrics["color_distance_source"],
-                             "color_distance_output": metrics["color_distance_output"],
-                             "fraction_of_the_way": round(1 - metrics["color_distance_output"]
-                                                          / metrics["color_distance_source"], 3),
-                             "grey_ssim": metrics["grey_ssim"]})
-with open("reports/color_gan_trials.csv", "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(sorted(rows, key=lambda r: r["experiment"]))
-print(f"{len(rows)} trials -> reports/color_gan_trials.csv")
-PY
+python -m huenet.calibration --color-gan reports/color_gan_trials.csv

@@ -10,6 +10,7 @@ from huenet.calibration import (
     COLUMNS,
     PAPER_POINT,
     choose,
+    color_gan_rows,
     experiment_rows,
     meets_goal,
     merge_rows,
@@ -56,6 +57,22 @@ def test_rows_take_the_full_variants_config_and_skip_unfinished_runs():
     assert all(list(r) == list(COLUMNS) for r in rows) and rows[0]["threads"] == 1
     assert {(r["split"], r["cpu"], r["emd_reduction"]) for r in rows} == {("validation", "Some CPU", "mean")}
     assert {r["commit"] for r in rows} == {"abc1234"}
+
+
+def test_colour_gan_trials_are_the_named_experiments_with_their_share_of_the_way():
+    def trial(name: str, steps: int, output: float) -> dict:
+        config = {"steps": steps, "lr": 1e-3, "color_weight": 100, "n_critic": 5}
+        metrics = {"seconds_per_step": 1.3, "color_distance_source": 0.3, "color_distance_output": output,
+                   "grey_ssim": 0.8}
+        return {"rev": "abcdef123456", "name": name, "data": {
+            "params": {"params.yaml": {"data": {"color_gan": {"config": config}}}},
+            "metrics": {"reports/color_gan.json": {"data": metrics}}}}
+
+    shown = _show(trial("cgan-b", 450, 0.12), trial("cgan-a", 250, 0.15), trial("v-root-mi80", 250, 0.2))
+    rows = color_gan_rows(shown)
+    assert [(r["experiment"], r["steps"], r["fraction_of_the_way"]) for r in rows] == [
+        ("cgan-a", 250, 0.5), ("cgan-b", 450, 0.6)]
+    assert {r["split"] for r in rows} == {"validation"}
 
 
 def test_csv_round_trip_keeps_numbers(tmp_path):

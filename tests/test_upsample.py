@@ -82,7 +82,7 @@ def two_halves(edge: int = 261, noise: float = 0.01) -> torch.Tensor:
 def test_rows_are_those_of_bilinear_interpolate():
     x = torch.rand(1, 5, 7, 9, dtype=torch.float64)
     whole = F.interpolate(x, size=(31, 40), mode="bilinear", align_corners=False)
-    assert torch.allclose(upsample._upsample_rows(x, (31, 40), 3, 17), whole[:, :, 3:17], atol=1e-12)
+    assert torch.allclose(upsample._rows(upsample._widen(x, 40), 31, 3, 17), whole[:, :, 3:17], atol=1e-12)
 
 
 def test_guided_filter_agrees_with_kornia():
