@@ -25,7 +25,9 @@ Any resolution
     few hundred pixels of source and of an aligned target, not the whole
     target through the bottleneck), so they run on the source and target
     resized to a working size (``work_size``, longer side
-    :data:`DEFAULT_WORK_SIZE`), and the change they make is lifted to the full
+    :data:`DEFAULT_WORK_SIZE`), their output averaged over 16 small
+    translations of the input (:mod:`huenet.translations`: the grid pattern of
+    the network's strided layers cancels), and the change they make is lifted to the full
     resolution guided by the source (:mod:`huenet.upsample`: a guided filter of
     the hue shift for Hue-Net, of the RGB change for the colour GAN), which
     keeps the photo's own detail (Hue-Net keeps its S and V). ``work_size=None``
@@ -92,6 +94,7 @@ from huenet.methods import (
     methods,
     register_method,
 )
+from huenet.translations import translation_mean
 from huenet.upsample import lift_hue, lift_rgb, shrink, unit_float
 
 __all__ = ["transfer", "painter", "Painter", "transfer_folder", "FolderTransfer", "read_mask", "masked_pixels",
@@ -228,7 +231,8 @@ class Painter:
                 return output, None, None
             return output, shrink(source_rgb, LUT_FIT_SIZE), shrink(output, LUT_FIT_SIZE)
         small = shrink(source_rgb, self.work_size)
-        painted = self.run(small, self.target, self.color).clamp(0, 1)
+        painted = translation_mean(lambda s, t: self.run(s, t, self.color), small, self.target,
+                                   hue_only=self.spec.hue_only, spatial_target=self.spec.spatial_target).clamp(0, 1)
         if small.shape[-2:] == source_rgb.shape[-2:]:
             output = self._blend(small, painted, mask)
         elif self.spec.hue_only:

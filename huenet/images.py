@@ -26,12 +26,13 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from huenet.checks import check_unit_images, target_colors
@@ -50,6 +51,7 @@ network run at the photo's own size has its own, lower limit (``huenet.api.NATIV
 ImageInput = str | os.PathLike | Image.Image | np.ndarray | Tensor
 ColorInput = str | Sequence[float] | Tensor
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+T = TypeVar("T")
 
 
 class TransferError(ValueError):
@@ -79,8 +81,9 @@ def _check_size(width: int, height: int, name: str, max_megapixels: float | None
                             f"{max_megapixels:g} (max_megapixels / --max-megapixels)")
 
 
-def _open(path: Path, max_megapixels: float | None) -> Image.Image:
-    """Decode an image file, checking its size from the header first (before the pixels use memory)."""
+def _open(path: Path, max_megapixels: float | None, read: Callable[[Image.Image], T]) -> T:
+    """``read`` of an image file's decoded image, the size checked from the header first (before the pixels use
+    memory). ``read`` runs while the file is open: closing it frees the pixels, so ``read`` returns a copy."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
@@ -95,18 +98,37 @@ def _open(path: Path, max_megapixels: float | None) -> Image.Image:
         raise TransferError(f"{path} is too large for Pillow to decode safely") from None
     except OSError as err:
         raise TransferError(f"cannot read {path}: {err.strerror or err}") from None
-    with image:  # exif_transpose returns a copy, so the file can be closed
+    with image:
         _check_size(*image.size, str(path), max_megapixels)
-        return _decoded(image, str(path))
+        return read(image)
+
+
+def _loaded(image: Image.Image, label: str) -> Image.Image:
+    try:
+        image.load()
+        return image
+    except Exception as err:  # Pillow's decoders raise OSError, ValueError, EOFError, SyntaxError, ...
+        raise TransferError(f"cannot decode {label}: {first_line(err)}") from None
 
 
 def _decoded(image: Image.Image, label: str) -> Image.Image:
-    """``image``'s pixels, loaded, with its EXIF orientation applied."""
+    """``image``'s pixels, loaded, with its EXIF orientation applied (a copy)."""
+    _loaded(image, label)
     try:
-        image.load()
         return ImageOps.exif_transpose(image)
-    except Exception as err:  # Pillow's decoders raise OSError, ValueError, EOFError, SyntaxError, ...
+    except Exception as err:
         raise TransferError(f"cannot decode {label}: {first_line(err)}") from None
+
+
+def _upright_rgb8(image: Image.Image, label: str) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB of an image in an 8-bit mode, as :func:`_pil_to_rgb8` of :func:`_decoded` has it,
+    but for an RGB image with neither transparency nor an EXIF rotation (a camera's JPEG) in one copy of the decoded
+    pixels, not three (a 12-megapixel photo's copies cost about as long as decoding it)."""
+    _loaded(image, label)
+    if image.mode == "RGB" and not image.has_transparency_data and \
+            image.getexif().get(ExifTags.Base.Orientation, 1) == 1:
+        return np.asarray(image)
+    return _pil_to_rgb8(_decoded(image, label))
 
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:
@@ -167,7 +189,8 @@ def read_rgb(image: ImageInput, *, name: str = "image",
         TransferError: unreadable, too small, too large or malformed input.
     """
     if isinstance(image, (str, os.PathLike)):
-        return _array_to_tensor(_pil_to_array(_open(Path(image), max_megapixels)), str(image))
+        return _array_to_tensor(_open(Path(image), max_megapixels, lambda i: _pil_to_array(_decoded(i, str(image)))),
+                                str(image))
     if isinstance(image, Image.Image):
         _check_size(*image.size, name, max_megapixels)
         return _array_to_tensor(_pil_to_array(_decoded(image, name)), name)
@@ -196,12 +219,12 @@ def read_pixels(image: ImageInput, *, name: str = "image",
         TransferError: as :func:`read_rgb`.
     """
     if isinstance(image, (str, os.PathLike)):
-        opened = _open(Path(image), max_megapixels)
-        return _rgb8_to_tensor(_pil_to_rgb8(opened)) if _is_8_bit(opened) else _array_to_tensor(
-            _pil_to_array(opened), str(image))
+        pixels = _open(Path(image), max_megapixels, lambda i: _upright_rgb8(i, str(image)) if _is_8_bit(i) else
+                       _pil_to_array(_decoded(i, str(image))))
+        return _rgb8_to_tensor(pixels) if pixels.dtype == np.uint8 else _array_to_tensor(pixels, str(image))
     if isinstance(image, Image.Image) and _is_8_bit(image):
         _check_size(*image.size, name, max_megapixels)
-        return _rgb8_to_tensor(_pil_to_rgb8(_decoded(image, name)))
+        return _rgb8_to_tensor(_upright_rgb8(image, name))
     if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
         _check_size(image.shape[1], image.shape[0], name, max_megapixels)
         return _rgb8_to_tensor(image)

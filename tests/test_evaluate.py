@@ -21,6 +21,7 @@ from huenet.methods import get_method, methods
 from huenet.metrics import hue_emd
 from huenet.models import UNetGenerator, inference_generator, load_generator, paint, save_generator
 from huenet.report import headline
+from huenet.translations import translation_mean
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,7 +172,8 @@ def test_one_name_per_method_and_a_label_each():
 
 def test_a_hue_net_row_is_the_inference_of_huenet_transfer(tmp_path: Path):
     """One inference: Table 1's Hue-Net row, ``huenet.transfer`` and notebook 03 all run ``huenet.models.paint``
-    on the generator as the registry loads it."""
+    on the generator as the registry loads it; ``huenet.transfer`` averages it over the input's translations
+    (``huenet.translations``) and is the raw network with ``steps=1``."""
     save_generator(UNetGenerator(width=4, depth=3), tmp_path / "g.pt")
     source, target = _pairs(3, 16)
     out = apply_method(Row("huenet", tmp_path / "g.pt").load(), source, target, batch_size=2)
@@ -179,7 +181,11 @@ def test_a_hue_net_row_is_the_inference_of_huenet_transfer(tmp_path: Path):
     torch.testing.assert_close(out, paint(generator, source, target).clamp(0, 1))
     for i in range(3):
         image = huenet.transfer(source[i : i + 1], target[i : i + 1], model=tmp_path / "g.pt")
-        assert np.abs(np.asarray(image, dtype=float) / 255 - out[i].permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-6
+        want = translation_mean(lambda s, t: paint(generator, s, t), source[i : i + 1], target[i : i + 1],
+                                hue_only=True, spatial_target=True).clamp(0, 1)
+        assert np.abs(np.asarray(image, dtype=float) / 255 - want[0].permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-6
+        raw = translation_mean(lambda s, t: paint(generator, s, t), source[i : i + 1], target[i : i + 1], steps=1)
+        torch.testing.assert_close(raw.clamp(0, 1), out[i : i + 1])
 
 
 def test_a_colour_row_aims_at_the_targets_mean_colour(tmp_path: Path):

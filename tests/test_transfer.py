@@ -32,6 +32,7 @@ from huenet.cli import main
 from huenet.color import mean_color, rgb_to_hsv
 from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb, reflect_pad, save_generator
 from huenet.photos import sample_photo
+from huenet.translations import translation_mean
 
 transfer_module = importlib.import_module("huenet.api")
 registry_module = importlib.import_module("huenet.methods")
@@ -146,13 +147,19 @@ def test_input_kinds_give_the_same_output(tmp_path: Path, model_path: Path) -> N
 
 
 def test_huenet_is_the_generator_painting_the_source(model_path: Path) -> None:
+    """The generator run by hand on each of the 16 translations of the input, averaged (huenet.translations)."""
     source, target = noise(40, 56), noise(24, 24, 1)
     out = np.asarray(huenet.transfer(source, target, model=model_path), dtype=int)
     generator = load_generator(model_path)
-    source_hsv, target_hsv = (rgb_to_hsv(torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255)
-                              for a in (source, target))
+
+    def by_hand(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        hsv = rgb_to_hsv(s)
+        return painted_rgb(generator(generator_input(hsv, rgb_to_hsv(t))), hsv)
+
+    source_rgb, target_rgb = (torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255 for a in (source, target))
     with torch.no_grad():
-        expected = to_image(painted_rgb(generator(generator_input(source_hsv, target_hsv)), source_hsv))
+        expected = to_image(translation_mean(by_hand, source_rgb, target_rgb, hue_only=True,
+                                             spatial_target=True).clamp(0, 1))
     # channels-last convolutions round differently: one 8-bit level at most
     assert np.abs(out - np.asarray(expected, dtype=int)).max() <= 1
 
@@ -214,6 +221,23 @@ def test_8_bit_images_stay_8_bit_and_read_as_read_rgb_does(tmp_path: Path, mode:
     scale = 1.0 if mode == "I;16" else 255.0
     torch.testing.assert_close(pixels.float() / scale, read_rgb(tmp_path / name), rtol=0, atol=1e-7)
     assert to_image(pixels).tobytes() == to_image(read_rgb(tmp_path / name)).tobytes()
+
+
+def test_an_rgb_photo_is_read_as_the_general_route_reads_it(tmp_path: Path) -> None:
+    """read_pixels takes a short cut for an RGB image with no EXIF rotation and no transparency (one copy of the
+    decoded pixels): the same pixels as read_rgb for such a photo, a rotated one and an RGB PNG with a colour key."""
+    pixels = noise(20, 24, 3)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(pixels).save(tmp_path / "plain.jpg")
+    Image.fromarray(pixels).save(tmp_path / "rotated.jpg", exif=exif)
+    Image.fromarray(pixels).save(tmp_path / "keyed.png", transparency=tuple(int(v) for v in pixels[0, 0]))
+    for name in ("plain.jpg", "rotated.jpg", "keyed.png"):
+        eight = read_pixels(tmp_path / name)
+        assert eight.dtype == torch.uint8
+        torch.testing.assert_close(eight.float() / 255, read_rgb(tmp_path / name), rtol=0, atol=1e-7)
+    assert read_pixels(tmp_path / "rotated.jpg").shape[-2:] == (24, 20)
+    assert read_pixels(tmp_path / "keyed.png")[0, :, 0, 0].tolist() == [255, 255, 255]  # the key is transparent
 
 
 def test_a_photo_painted_in_8_bits_is_the_float_painting_but_for_rounding(model_path: Path) -> None:
