@@ -124,6 +124,25 @@ def _translation_steps(paint: Painter, photo: Path) -> list[str]:
     return rows
 
 
+def _parts(paint: Painter, photo: Path, repeats: int) -> dict[str, float]:
+    """Median seconds of the transfer's parts on ``photo``: reading it, the network's runs, the lift."""
+    seconds: dict[str, list[float]] = {"read": [], "network": [], "lift": []}
+    for _ in range(repeats):
+        started = time.perf_counter()
+        source = read_pixels(photo, max_megapixels=None)
+        read = time.perf_counter()
+        with torch.inference_mode():
+            small = shrink(source, DEFAULT_WORK_SIZE)
+            output = translation_mean(lambda s, t: paint.run(s, t, None), small, paint.target, hue_only=True,
+                                      spatial_target=True).clamp(0, 1)
+            network = time.perf_counter()
+            lift_hue(source, small, output)
+        done = time.perf_counter()
+        for name, value in (("read", read - started), ("network", network - read), ("lift", done - network)):
+            seconds[name].append(value)
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
 def _pillow_roundtrip(path: Path) -> None:
     with Image.open(path) as image:
         image.convert("RGB").save(io.BytesIO(), "JPEG", quality=95)
@@ -179,6 +198,7 @@ def main() -> None:
                     "spread_small": _spread_in_flat(small_output, _flat_saturated(small)), "gib_per_mp": peak[mp]}
         del source, full, small, small_output, block
     steps_rows = _translation_steps(paint, photos[sizes[0]])
+    parts = _parts(paint, photos[sizes[-1]], args.repeats)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import huenet.cli"], check=True)
     start_up_seconds = time.perf_counter() - started
@@ -224,6 +244,10 @@ def main() -> None:
         "",
         f"The command's start-up (`python -c 'import huenet.cli'`, a fresh interpreter): {start_up_seconds:.2f} s, "
         "apart from the times above.",
+        "",
+        f"Of the {sizes[-1]:g} MP transfer (median of {args.repeats}): reading the JPEG {parts['read']:.3f} s, the "
+        f"network's {TRANSLATION_STEPS ** 2} runs at the working size {parts['network']:.3f} s, the lift "
+        f"(fit and full-size pass) {parts['lift']:.3f} s.",
         "",
         f"The network's output averaged over shifts of its input (`huenet.translations`), on the "
         f"{rows[sizes[0]]['pixels'] / 1e6:.1f} MP photo: the hue gap and EMD as above for each number of shifts "
