@@ -54,6 +54,7 @@ __all__ = ["RADIUS", "EPS", "shrink", "unit_float", "guided_coefficients", "appl
 
 RADIUS = 2
 EPS = 1e-4
+_NO_MAP = np.zeros((0, 0), np.float32)  # the hue kernel's "no strength map"
 
 
 def _check_parameters(radius: int, eps: float) -> None:
@@ -228,22 +229,27 @@ def _full_size(source_full: Tensor, coefficients: Tensor, kernel: Callable[..., 
     return out
 
 
-def _agreeing(a: Tensor, b: Tensor, guide: Tensor, want: Tensor) -> tuple[Tensor, Tensor]:
-    """The lift's shift-vector coefficients turned, at each working-size pixel, by the angle between what they give
-    there and the method's own shift ``want`` ``(B, h, w)`` (radians): the lift then agrees with the working-size
-    output at the working size's pixels, and in between the guide still places the edges. A turn of the model
-    ``q = a . I + b`` is ``(R a) . I + R b``, so it costs nothing per full-size pixel."""
-    n, c = guide.shape[:2]
-    q = apply_coefficients(a, b, guide)
-    turn = want - torch.atan2(q[:, 1], q[:, 0])
+def _turned(a: Tensor, b: Tensor, turn: Tensor) -> tuple[Tensor, Tensor]:
+    """The shift vector's coefficients turned by ``turn`` ``(B, h, w)`` radians at each working-size pixel: a turn of
+    the model ``q = a . I + b`` is ``(R a) . I + R b``, still a local affine model, at no cost per full-size
+    pixel."""
+    n, c = a.shape[0], a.shape[1] // 2
     cos, sin = torch.cos(turn).unsqueeze(1), torch.sin(turn).unsqueeze(1)
     a = a.view(n, 2, c, *a.shape[-2:])
     a = torch.stack((cos * a[:, 0] - sin * a[:, 1], sin * a[:, 0] + cos * a[:, 1]), 1).flatten(1, 2)
     return a, torch.cat((cos * b[:, :1] - sin * b[:, 1:], sin * b[:, :1] + cos * b[:, 1:]), 1)
 
 
+def _agreeing(a: Tensor, b: Tensor, guide: Tensor, want: Tensor) -> tuple[Tensor, Tensor]:
+    """The lift's shift-vector coefficients turned, at each working-size pixel, by the angle between what they give
+    there and the method's own shift ``want`` ``(B, h, w)`` (radians): the lift then agrees with the working-size
+    output at the working size's pixels, and in between the guide still places the edges."""
+    q = apply_coefficients(a, b, guide)
+    return _turned(a, b, want - torch.atan2(q[:, 1], q[:, 0]))
+
+
 def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, strength: float | Tensor = 1.0,
-             radius: int = RADIUS, eps: float = EPS) -> Tensor:
+             radius: int = RADIUS, eps: float = EPS, back_projections: int = 0) -> Tensor:
     """Apply the hue change ``source_small -> output_small`` to the full-size source.
 
     Args:
@@ -256,6 +262,11 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
             shorter way round, since ``d`` lies within half a turn.
         radius: guided-filter window radius, in working-size pixels.
         eps: guided-filter regularisation (guide is RGB in [0, 1]).
+        back_projections: rounds of iterative back-projection (Irani and Peleg, 1991): the full-size result (at
+            strength 1) is shrunk to the working size as the source was (antialiased bilinear), and each working-size
+            pixel's model is turned by the hue it still misses there. Each round is one more full-size pass. It
+            brings the shrunk result closer to the working-size output and adds hue variation inside flat regions
+            (``reports/benchmarks/transfer.md`` measures both), so the default is 0.
 
     Returns:
         ``(B, 3, H, W)``: ``hsv_to_rgb(h_src + strength * d, S_src, V_src)``, ``d`` the lifted hue shift (the
@@ -269,6 +280,8 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     """
     _check_triple(source_full, source_small, output_small)
     _check_parameters(radius, eps)
+    if isinstance(back_projections, bool) or not isinstance(back_projections, int) or back_projections < 0:
+        raise ValueError(f"back_projections must be an integer >= 0, got {back_projections!r}")
     strength = check_strength(strength, source_full)
     d = 2 * math.pi * (rgb_to_hsv(output_small)[:, 0] - rgb_to_hsv(source_small)[:, 0])
     a, b = guided_coefficients(source_small, torch.stack((torch.cos(d), torch.sin(d)), 1), radius, eps)
@@ -277,8 +290,17 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
 
     def strength_of(i: int) -> tuple[float, np.ndarray]:
         """The kernel's strength and map (an empty map: the number alone) for image ``i``."""
-        return (strength, np.zeros((0, 0), np.float32)) if maps is None else (1.0, maps[min(i, len(maps) - 1)])
+        return (strength, _NO_MAP) if maps is None else (1.0, maps[min(i, len(maps) - 1)])
 
+    def full_strength(i: int) -> tuple[float, np.ndarray]:
+        return 1.0, _NO_MAP
+
+    want = rgb_to_hsv(output_small)[:, 0]
+    for _ in range(back_projections):
+        painted = _full_size(source_full, torch.cat((a, b), 1), kernels().paint_hue_shift, full_strength)
+        shrunk = F.interpolate(painted, size=output_small.shape[-2:], mode="bilinear", antialias=True,
+                               align_corners=False)
+        a, b = _turned(a, b, 2 * math.pi * (want - rgb_to_hsv(unit_float(shrunk).clamp(0.0, 1.0))[:, 0]))
     return _full_size(source_full, torch.cat((a, b), 1), kernels().paint_hue_shift, strength_of)
 
 
