@@ -50,7 +50,7 @@ from huenet.machine import benchmark_footer
 from huenet.methods import get_method, model_file
 from huenet.metrics import hue_emd
 from huenet.photos import sample_photo
-from huenet.translations import TRANSLATION_STEPS, translation_mean
+from huenet.translations import TRANSLATION_STEPS
 from huenet.upsample import lift_hue, shrink, unit_float
 
 GOALS = {"degrees": 2.0, "emd": 0.01, "io_ratio": 4.0, "gib_per_mp": 0.1}
@@ -110,13 +110,12 @@ def _translation_steps(paint: Painter, photo: Path) -> list[str]:
     """Table rows: the consistency and the flat regions' spread with the working-size output averaged over 1 x 1 to
     8 x 8 shifts, the rest of the transfer as ``paint`` does it."""
     source = read_pixels(photo, max_megapixels=None)
-    small = shrink(source, DEFAULT_WORK_SIZE)
+    small = shrink(source, paint.work_size)
     flat = _flat_saturated(small)
     rows = []
     for steps in (1, 2, 4, 8):
         with torch.inference_mode():
-            output = translation_mean(lambda s, t: paint.run(s, t, None), small, paint.target, steps=steps,
-                                      hue_only=True, spatial_target=True).clamp(0, 1)
+            output = paint.working_output(small, steps=steps)
             full = lift_hue(source, small, output)
         mean, median, emd, *_ = _consistency(full, output)
         rows.append(f"| {steps} x {steps} | {mean:.2f} / {median:.2f} | {emd:.4f} | "
@@ -125,16 +124,16 @@ def _translation_steps(paint: Painter, photo: Path) -> list[str]:
 
 
 def _parts(paint: Painter, photo: Path, repeats: int) -> dict[str, float]:
-    """Median seconds of the transfer's parts on ``photo``: reading it, the network's runs, the lift."""
+    """Median seconds of the transfer's parts on ``photo``: reading it, the working-size output (the shrink and the
+    network's runs), the lift."""
     seconds: dict[str, list[float]] = {"read": [], "network": [], "lift": []}
     for _ in range(repeats):
         started = time.perf_counter()
         source = read_pixels(photo, max_megapixels=None)
         read = time.perf_counter()
         with torch.inference_mode():
-            small = shrink(source, DEFAULT_WORK_SIZE)
-            output = translation_mean(lambda s, t: paint.run(s, t, None), small, paint.target, hue_only=True,
-                                      spatial_target=True).clamp(0, 1)
+            small = shrink(source, paint.work_size)
+            output = paint.working_output(small)
             network = time.perf_counter()
             lift_hue(source, small, output)
         done = time.perf_counter()
@@ -189,18 +188,17 @@ def main() -> None:
         source = read_pixels(photos[mp], max_megapixels=None)
         with torch.inference_mode():
             full, small, small_output = paint.paint(source, working=True)
-        block = F.interpolate(small_output, size=source.shape[-2:], mode="nearest")
-        with torch.inference_mode():
             projected = lift_hue(source, small, small_output, back_projections=1)
+        block = F.interpolate(small_output, size=source.shape[-2:], mode="nearest")
+        flat = _flat_saturated(small)
         mean, median, emd, low, high = _consistency(full, small_output)
         block_mean, block_median, *_ = _consistency(block, small_output)
         projected_mean, projected_median, projected_emd, *_ = _consistency(projected, small_output)
         rows[mp] = {"pixels": source.shape[-1] * source.shape[-2], "degrees": mean, "median": median, "emd": emd,
                     "by_saturation": (low, high),
-                    "projected": (projected_mean, projected_median, projected_emd,
-                                  _spread_in_flat(projected, _flat_saturated(small))),
-                    "block": (block_mean, block_median), "spread_full": _spread_in_flat(full, _flat_saturated(small)),
-                    "spread_small": _spread_in_flat(small_output, _flat_saturated(small)), "gib_per_mp": peak[mp]}
+                    "projected": (projected_mean, projected_median, projected_emd, _spread_in_flat(projected, flat)),
+                    "block": (block_mean, block_median), "spread_full": _spread_in_flat(full, flat),
+                    "spread_small": _spread_in_flat(small_output, flat), "gib_per_mp": peak[mp]}
         del source, full, small, small_output, block, projected
     steps_rows = _translation_steps(paint, photos[sizes[0]])
     parts = _parts(paint, photos[sizes[-1]], args.repeats)
@@ -260,7 +258,8 @@ def main() -> None:
           f"{r['projected'][2]:.4f} | {r['projected'][3]:.4f} / {r['spread_small']:.4f} |" for r in rows.values()],
         "",
         f"Of the {sizes[-1]:g} MP transfer (median of {args.repeats}): reading the JPEG {parts['read']:.3f} s, the "
-        f"network's {TRANSLATION_STEPS ** 2} runs at the working size {parts['network']:.3f} s, the lift "
+        f"working-size output (the shrink and the network's {TRANSLATION_STEPS ** 2} runs) {parts['network']:.3f} s, "
+        f"the lift "
         f"(fit and full-size pass) {parts['lift']:.3f} s.",
         "",
         f"The network's output averaged over shifts of its input (`huenet.translations`), on the "

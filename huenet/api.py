@@ -94,7 +94,7 @@ from huenet.methods import (
     methods,
     register_method,
 )
-from huenet.translations import translation_mean
+from huenet.translations import TRANSLATION_STEPS, translation_mean
 from huenet.upsample import lift_hue, lift_rgb, shrink, unit_float
 
 __all__ = ["transfer", "painter", "Painter", "transfer_folder", "FolderTransfer", "read_mask", "masked_pixels",
@@ -215,6 +215,12 @@ class Painter:
             return (blend_hue if space == "hue" else blend_lab)(source, output, self.strength)
         return apply_mask(source, output, mask, space=space, strength=self.strength)
 
+    def working_output(self, small: Tensor, *, steps: int = TRANSLATION_STEPS) -> Tensor:
+        """A learned method's output for the working-size source ``small``, averaged over ``steps`` x ``steps``
+        translations of its input (:func:`huenet.translations.translation_mean`; 1 is the raw network)."""
+        return translation_mean(lambda s, t: self.run(s, t, self.color), small, self.target, steps=steps,
+                                hue_only=self.spec.hue_only, spatial_target=self.spec.spatial_target).clamp(0, 1)
+
     def paint(self, source_rgb: Tensor, mask: Tensor | None = None, *,
               working: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The painted source at full size; with ``working``, also the working-size source and output (what a
@@ -231,8 +237,7 @@ class Painter:
                 return output, None, None
             return output, shrink(source_rgb, LUT_FIT_SIZE), shrink(output, LUT_FIT_SIZE)
         small = shrink(source_rgb, self.work_size)
-        painted = translation_mean(lambda s, t: self.run(s, t, self.color), small, self.target,
-                                   hue_only=self.spec.hue_only, spatial_target=self.spec.spatial_target).clamp(0, 1)
+        painted = self.working_output(small)
         if small.shape[-2:] == source_rgb.shape[-2:]:
             output = self._blend(small, painted, mask)
         elif self.spec.hue_only:

@@ -103,32 +103,31 @@ def _open(path: Path, max_megapixels: float | None, read: Callable[[Image.Image]
         return read(image)
 
 
-def _loaded(image: Image.Image, label: str) -> Image.Image:
+@contextlib.contextmanager
+def _decoding(label: str) -> Iterator[None]:
+    """Pillow's decoding errors (OSError, ValueError, EOFError, SyntaxError, ...) as one-line TransferErrors."""
     try:
-        image.load()
-        return image
-    except Exception as err:  # Pillow's decoders raise OSError, ValueError, EOFError, SyntaxError, ...
+        yield
+    except Exception as err:
         raise TransferError(f"cannot decode {label}: {first_line(err)}") from None
 
 
 def _decoded(image: Image.Image, label: str) -> Image.Image:
     """``image``'s pixels, loaded, with its EXIF orientation applied (a copy)."""
-    _loaded(image, label)
-    try:
+    with _decoding(label):
+        image.load()
         return ImageOps.exif_transpose(image)
-    except Exception as err:
-        raise TransferError(f"cannot decode {label}: {first_line(err)}") from None
 
 
 def _upright_rgb8(image: Image.Image, label: str) -> np.ndarray:
     """``(H, W, 3)`` uint8 RGB of an image in an 8-bit mode, as :func:`_pil_to_rgb8` of :func:`_decoded` has it,
     but for an RGB image with neither transparency nor an EXIF rotation (a camera's JPEG) in one copy of the decoded
     pixels, not three (a 12-megapixel photo's copies cost about as long as decoding it)."""
-    _loaded(image, label)
-    if image.mode == "RGB" and not image.has_transparency_data and \
-            image.getexif().get(ExifTags.Base.Orientation, 1) == 1:
-        return np.asarray(image)
-    return _pil_to_rgb8(_decoded(image, label))
+    with _decoding(label):
+        image.load()
+        plain = image.mode == "RGB" and not image.has_transparency_data and \
+            image.getexif().get(ExifTags.Base.Orientation, 1) == 1
+    return np.asarray(image) if plain else _pil_to_rgb8(_decoded(image, label))
 
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:

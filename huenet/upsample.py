@@ -229,6 +229,15 @@ def _full_size(source_full: Tensor, coefficients: Tensor, kernel: Callable[..., 
     return out
 
 
+def _per_image(strength: float | Tensor) -> Callable[[int], tuple[float, np.ndarray]]:
+    """The hue kernel's strength and map for image ``i`` of a batch: a number with an empty map, or 1 with that
+    image's map (a one-image map serves the whole batch)."""
+    if not isinstance(strength, Tensor):
+        return lambda i: (strength, _NO_MAP)
+    maps = strength[:, 0].to(torch.float32).numpy()
+    return lambda i: (1.0, maps[min(i, len(maps) - 1)])
+
+
 def _turned(a: Tensor, b: Tensor, turn: Tensor) -> tuple[Tensor, Tensor]:
     """The shift vector's coefficients turned by ``turn`` ``(B, h, w)`` radians at each working-size pixel: a turn of
     the model ``q = a . I + b`` is ``(R a) . I + R b``, still a local affine model, at no cost per full-size
@@ -283,25 +292,16 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     if isinstance(back_projections, bool) or not isinstance(back_projections, int) or back_projections < 0:
         raise ValueError(f"back_projections must be an integer >= 0, got {back_projections!r}")
     strength = check_strength(strength, source_full)
-    d = 2 * math.pi * (rgb_to_hsv(output_small)[:, 0] - rgb_to_hsv(source_small)[:, 0])
+    want = rgb_to_hsv(output_small)[:, 0]
+    d = 2 * math.pi * (want - rgb_to_hsv(source_small)[:, 0])
     a, b = guided_coefficients(source_small, torch.stack((torch.cos(d), torch.sin(d)), 1), radius, eps)
     a, b = _agreeing(a, b, source_small, d)
-    maps = strength[:, 0].to(torch.float32).numpy() if isinstance(strength, Tensor) else None
-
-    def strength_of(i: int) -> tuple[float, np.ndarray]:
-        """The kernel's strength and map (an empty map: the number alone) for image ``i``."""
-        return (strength, _NO_MAP) if maps is None else (1.0, maps[min(i, len(maps) - 1)])
-
-    def full_strength(i: int) -> tuple[float, np.ndarray]:
-        return 1.0, _NO_MAP
-
-    want = rgb_to_hsv(output_small)[:, 0]
     for _ in range(back_projections):
-        painted = _full_size(source_full, torch.cat((a, b), 1), kernels().paint_hue_shift, full_strength)
+        painted = _full_size(source_full, torch.cat((a, b), 1), kernels().paint_hue_shift, _per_image(1.0))
         shrunk = F.interpolate(painted, size=output_small.shape[-2:], mode="bilinear", antialias=True,
                                align_corners=False)
         a, b = _turned(a, b, 2 * math.pi * (want - rgb_to_hsv(unit_float(shrunk).clamp(0.0, 1.0))[:, 0]))
-    return _full_size(source_full, torch.cat((a, b), 1), kernels().paint_hue_shift, strength_of)
+    return _full_size(source_full, torch.cat((a, b), 1), kernels().paint_hue_shift, _per_image(strength))
 
 
 def lift_rgb(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, radius: int = RADIUS,

@@ -146,8 +146,6 @@ def test_the_lift_agrees_with_the_working_size_output_at_its_pixels():
             assert miss.mean() * 360 > 5.0
         else:
             assert miss.max() <= bound
-    change = output.double() - small.double()
-    a, b = guided_coefficients(small, change)
     lifted = lift_rgb(small.double(), small, output)  # the full size is the working size: agreement is the output
     assert torch.allclose(lifted, output.double().clamp(0, 1), atol=1e-6)
 
