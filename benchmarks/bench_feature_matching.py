@@ -30,8 +30,8 @@ from reporting import write_report
 
 from huenet.baselines.color_gan import color_distance
 from huenet.baselines.feature_matching import feature_matching
-from huenet.color import mean_color
-from huenet.machine import benchmark_footer
+from huenet.core.color import mean_color
+from huenet.pipeline.machine import benchmark_footer
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "retina")
 GOAL_SECONDS = 60.0  # per 256 x 256 image, 2 threads (issue 7)

@@ -98,8 +98,8 @@ def _photo_hues(size: int):
     """Hue of the five wheel-shipped photos, centre-cropped and resized: (5, size*size) float32."""
     import torch
 
-    from huenet.color import rgb_to_hsv
-    from huenet.photos import sample_photo
+    from huenet.core.color import rgb_to_hsv
+    from huenet.data.photos import sample_photo
 
     rgb = torch.cat([sample_photo(name, size) for name in PHOTOS]).float()
     return rgb_to_hsv(rgb)[:, 0].flatten(1).contiguous()
@@ -111,8 +111,8 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(spec["threads"])
     import kornia.enhance
 
-    from huenet.histograms import joint_histogram, soft_histogram
-    from huenet.losses import emd_loss, mi_loss
+    from huenet.core.histograms import joint_histogram, soft_histogram
+    from huenet.core.losses import emd_loss, mi_loss
 
     case, impl, bins, batch, r = spec["case"], spec["impl"], spec["bins"], spec["batch"], spec["kernel_width_ratio"]
     hues = _photo_hues(spec["size"])
@@ -196,7 +196,7 @@ def _machine(threads: int, load_start: tuple[float, ...]) -> list[str]:
     import kornia
     import torch
 
-    from huenet.machine import cpu_name
+    from huenet.pipeline.machine import cpu_name
 
     cpu = cpu_name()
 

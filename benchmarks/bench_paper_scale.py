@@ -2,7 +2,7 @@
 
 The paper trains for 100 epochs, about 184,300 steps; this times a few steps on
 synthetic pairs (no data set needed, so it runs on a bare GPU machine) and
-extrapolates. The config is :class:`huenet.train.TrainConfig`'s defaults (the
+extrapolates. The config is :class:`huenet.training.train.TrainConfig`'s defaults (the
 paper's settings), the device ``--device`` (default: CUDA when available).
 
     python benchmarks/bench_paper_scale.py                  # writes reports/benchmarks/paper_scale.md
@@ -25,8 +25,8 @@ from reporting import write_report
 from synthetic import hsv_pairs
 from torch import Tensor
 
-from huenet.machine import cpu_name
-from huenet.train import TrainConfig, _device, _Run
+from huenet.pipeline.machine import cpu_name
+from huenet.training.train import TrainConfig, TrainingRun, _device
 
 PAPER_STEPS = 184_300  # 100 epochs of the paper's training set at its batch
 
@@ -36,7 +36,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def step_seconds(run: _Run, source: Tensor, target: Tensor, steps: int, warmup: int) -> list[float]:
+def step_seconds(run: TrainingRun, source: Tensor, target: Tensor, steps: int, warmup: int) -> list[float]:
     """Seconds of each of ``steps`` training steps after ``warmup`` untimed ones (kernel choice, allocation)."""
     device = source.device
     for _ in range(warmup):
@@ -76,7 +76,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     config = TrainConfig(device=args.device, amp=args.amp)
     device = _device(config.device)
-    run = _Run(config, device)
+    run = TrainingRun(config, device)
     times = step_seconds(run, *hsv_pairs(config.batch_size, args.size, device), args.steps, args.warmup)
     seconds = statistics.median(times)
     kind = "GPU" if device.type == "cuda" else "CPU"

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from reporting import write_report
 
-from huenet.machine import benchmark_footer
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
+from huenet.pipeline.machine import benchmark_footer
 
 VARIANTS = {"contiguous": False, "channels-last": True}
 

@@ -4,8 +4,8 @@ Two comparisons, each measured in this one process with its variants interleaved
 machine load affects them alike; the ratios are the numbers to read:
 
 - fast vs dense histogram layers (128 px, batch 4, K = 256);
-- the pipeline's own step (params.yaml's train group) with the for-loop Adam it used
-  before profiling, with fused Adam, and with channels_last tried on top.
+- the pipeline's own step (params.yaml's train group) as it is, and with channels_last, bf16 autocast
+  and torch.compile tried on top.
 
     python benchmarks/bench_train_step.py
 """
@@ -24,9 +24,9 @@ from reporting import write_report
 from synthetic import hsv_pairs
 from torch import Tensor
 
-from huenet.machine import cpu_name
-from huenet.params import stage_params
-from huenet.train import STAGE_KEYS, TrainConfig, _Run
+from huenet.pipeline.machine import cpu_name
+from huenet.training.params import stage_params
+from huenet.training.train import STAGE_KEYS, TrainConfig, TrainingRun
 
 
 def _bf16_flags() -> str:
@@ -39,7 +39,7 @@ def _bf16_flags() -> str:
     return ", ".join(f"{label} {'yes' if flag in flags else 'no'}" for flag, label in named.items())
 
 
-def _median_step_seconds(cases: dict[str, tuple[_Run, Tensor, Tensor]], repeats: int) -> dict[str, float]:
+def _median_step_seconds(cases: dict[str, tuple[TrainingRun, Tensor, Tensor]], repeats: int) -> dict[str, float]:
     """Median seconds of one ``train_step`` per ``(run, source, target)``, interleaved: load affects all alike."""
     for run, source, target in cases.values():  # warm-up: first calls allocate and pick kernels
         run.train_step(source, target)
@@ -52,13 +52,13 @@ def _median_step_seconds(cases: dict[str, tuple[_Run, Tensor, Tensor]], repeats:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def _compiled(run: _Run) -> _Run:
+def _compiled(run: TrainingRun) -> TrainingRun:
     run.generator = torch.compile(run.generator)
     run.discriminator = torch.compile(run.discriminator)
     return run
 
 
-def _channels_last(run: _Run) -> _Run:
+def _channels_last(run: TrainingRun) -> TrainingRun:
     run.generator.to(memory_format=torch.channels_last)
     run.discriminator.to(memory_format=torch.channels_last)
     return run
@@ -68,7 +68,7 @@ def fast_vs_dense(args: argparse.Namespace) -> list[str]:
     """The histogram layers' share: the same step with the fast and the dense layers."""
     torch.set_num_threads(args.threads)
     config = TrainConfig(width=args.width, depth=args.depth, batch_size=args.batch, bins=args.bins)
-    runs = {impl: _Run(dataclasses.replace(config, histogram_impl=impl), torch.device("cpu"))
+    runs = {impl: TrainingRun(dataclasses.replace(config, histogram_impl=impl), torch.device("cpu"))
             for impl in ("fast", "dense")}
     pairs = hsv_pairs(args.batch, args.size)
     seconds = _median_step_seconds({impl: (run, *pairs) for impl, run in runs.items()}, args.repeats)
@@ -90,23 +90,21 @@ def fast_vs_dense(args: argparse.Namespace) -> list[str]:
 
 
 def cpu_profile_step(args: argparse.Namespace) -> list[str]:
-    """The pipeline's step (params.yaml's train group): the old optimiser, the new one, and what was tried."""
+    """The pipeline's step (params.yaml's train group), and what was tried on top of it."""
     config, stage = stage_params(Path("params.yaml"), "train", TrainConfig, stage_keys=STAGE_KEYS, variant="full")
     torch.set_num_threads(stage["threads"])
     cpu = torch.device("cpu")
     pairs = hsv_pairs(config.batch_size, stage["crop_size"])
     cases = {
-        "for-loop Adam (before)": (_Run(config, cpu, fused_adam=False), *pairs),
-        "fused Adam (now)": (_Run(config, cpu), *pairs),
-        "fused Adam + channels_last (tried)": (_channels_last(_Run(config, cpu)),
-                                               *hsv_pairs(config.batch_size, stage["crop_size"], channels_last=True)),
-        "fused Adam + bf16 autocast (tried)": (_Run(dataclasses.replace(config, amp=True), cpu), *pairs),
-        "fused Adam + torch.compile (tried)": (_compiled(_Run(config, cpu)), *pairs),
+        "the step (now)": (TrainingRun(config, cpu), *pairs),
+        "+ channels_last (tried)": (_channels_last(TrainingRun(config, cpu)),
+                                    *hsv_pairs(config.batch_size, stage["crop_size"], channels_last=True)),
+        "+ bf16 autocast (tried)": (TrainingRun(dataclasses.replace(config, amp=True), cpu), *pairs),
+        "+ torch.compile (tried)": (_compiled(TrainingRun(config, cpu)), *pairs),
     }
     seconds = _median_step_seconds(cases, args.profile_repeats)
-    before, now = seconds["for-loop Adam (before)"], seconds["fused Adam (now)"]
     return [
-        "## The pipeline's step: before and after profiling",
+        "## The pipeline's step, and what was tried on top of it",
         "",
         f"The CPU profile of `params.yaml` (`train`: {stage['crop_size']} px, "
         f"batch {config.batch_size}, width {config.width} / depth {config.depth}, {config.emd_form} EMD, "
@@ -117,15 +115,14 @@ def cpu_profile_step(args: argparse.Namespace) -> list[str]:
         "| --- | ---: | ---: |",
         *(f"| {name} | {s:.3f} | {2000 * s / 60:.1f} |" for name, s in seconds.items()),
         "",
-        f"**fused / for-loop Adam: {before / now:.2f}x faster.**",
-        "",
         f"CPU: {cpu_name()}; {_bf16_flags()}. bf16 autocast (`train.config.amp: true`) runs the networks in bfloat16 "
         "(the histograms and losses stay float32); `torch.compile` (inductor, default mode) compiles the generator and "
         "the discriminator, the first step (compilation) left out of the median.",
         "",
         "What `torch.profiler` showed (10 steps, one thread): convolutions forward and backward take about 60% of the "
-        "step, the largest single one the PatchGAN's stride-1 128 -> 256 layer; the for-loop Adam about 10% "
-        "(per-tensor `sqrt`, `div`, `lerp` kernels on the 1M-weight layers), which fused Adam removes; the banded "
+        "step, the largest single one the PatchGAN's stride-1 128 -> 256 layer; a for-loop Adam about "
+        "10% (per-tensor `sqrt`, `div`, `lerp` kernels on the 1M-weight layers), which fused Adam, now used, removed; "
+        "the banded "
         "histograms about 15%. Per-step `.item()` calls cost nothing on a CPU (no device to wait for), and the "
         "step inside the notebook run (`models/*/losses.csv`, column `seconds`) matches the standalone one "
         "when the machine is otherwise idle.",

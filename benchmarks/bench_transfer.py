@@ -43,15 +43,15 @@ import torch.nn.functional as F
 from PIL import Image
 from reporting import write_report
 
-from huenet.api import DEFAULT_WORK_SIZE, Painter, painter
-from huenet.color import rgb_to_hsv
-from huenet.images import read_pixels
-from huenet.machine import benchmark_footer
-from huenet.methods import get_method, model_file
-from huenet.metrics import hue_emd
-from huenet.photos import sample_photo
-from huenet.translations import TRANSLATION_STEPS
-from huenet.upsample import lift_hue, shrink, unit_float
+from huenet.core.color import rgb_to_hsv
+from huenet.data.photos import sample_photo
+from huenet.eval.metrics import hue_emd
+from huenet.paint.api import DEFAULT_WORK_SIZE, Painter, painter
+from huenet.paint.images import read_pixels
+from huenet.paint.methods import get_method, model_file
+from huenet.paint.translations import TRANSLATION_STEPS
+from huenet.paint.upsample import lift_hue, shrink, unit_float
+from huenet.pipeline.machine import benchmark_footer
 
 GOALS = {"degrees": 2.0, "emd": 0.01, "io_ratio": 4.0, "gib_per_mp": 0.1}
 
@@ -262,7 +262,7 @@ def main() -> None:
         f"the lift "
         f"(fit and full-size pass) {parts['lift']:.3f} s.",
         "",
-        f"The network's output averaged over shifts of its input (`huenet.translations`), on the "
+        f"The network's output averaged over shifts of its input (`huenet.paint.translations`), on the "
         f"{rows[sizes[0]]['pixels'] / 1e6:.1f} MP photo: the hue gap and EMD as above for each number of shifts "
         f"(the default is {TRANSLATION_STEPS} x {TRANSLATION_STEPS}; 1 x 1 is the raw network).",
         "",
@@ -283,7 +283,7 @@ def _figure(photo: Path, target: Image.Image, model: Path, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from huenet.figures import save_figure
+    from huenet.pipeline.figures import save_figure
 
     with Image.open(photo) as opened:
         source = opened.convert("RGB")

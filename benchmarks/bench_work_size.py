@@ -4,9 +4,9 @@ Pairs of validation images (the choice is a model choice: the test images stay f
 ``data/flowers-102/jpg`` at the release's own size (shorter side 256 px), and ``huenet.transfer`` paints each
 source with its target at every working size (and at the photo's own size, ``native``), lifting the change to
 the full 256 px. Each size is scored as the training stage scores the model: the EMD ratio and the relative MI
-with the source, on the full-size output. ``huenet.work_size.pick_work_size`` picks the size nearest the
+with the source, on the full-size output. ``huenet.paint.work_size.pick_work_size`` picks the size nearest the
 model's own validation point at its training scale (``reports/metrics/train_full.json``);
-``tests/test_work_size.py`` checks that ``huenet.api.DEFAULT_WORK_SIZE`` is that pick from the committed csv.
+``tests/test_work_size.py`` checks that ``huenet.paint.api.DEFAULT_WORK_SIZE`` is that pick from the committed csv.
 
     python benchmarks/bench_work_size.py                 # models/huenet/full/generator.pt, 64 pairs
 """
@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from reporting import write_report
 
-from huenet.api import DEFAULT_MODEL, transfer
 from huenet.data.split import read_splits
-from huenet.images import read_rgb
-from huenet.machine import benchmark_footer
-from huenet.metrics import hue_emd, hue_relative_mi
-from huenet.work_size import distance_to, pick_work_size
+from huenet.eval.metrics import hue_emd, hue_relative_mi
+from huenet.paint.api import DEFAULT_MODEL, transfer
+from huenet.paint.images import read_rgb
+from huenet.paint.work_size import distance_to, pick_work_size
+from huenet.pipeline.machine import benchmark_footer
 
 SIZES: tuple[int | None, ...] = (64, 96, 128, 192, None)
 
@@ -99,7 +99,7 @@ def main() -> None:
         "",
         *table,
         "",
-        f"The pick (`huenet.work_size.pick_work_size`: the size nearest the validation point): "
+        f"The pick (`huenet.paint.work_size.pick_work_size`: the size nearest the validation point): "
         f"**{pick or 'native'}**. The numbers: `{args.csv}`.",
         "",
         f"- model: `{args.model}`",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from huenet.color import rgb_to_hsv
+from huenet.core.color import rgb_to_hsv
 
 __all__ = ["hsv_pairs"]
 

@@ -1,4 +1,4 @@
-"""``python -m huenet``: the ``huenet`` command line."""
+"""``python -m huenet``: the ``huenet`` command (:mod:`huenet.cli`)."""
 
 import sys
 

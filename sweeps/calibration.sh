@@ -8,7 +8,7 @@
 #   bash sweeps/calibration.sh            # queue, run, collect into reports/calibration.csv
 #   bash sweeps/calibration.sh --collect  # only collect the finished experiments
 #
-# After it: python -m huenet.calibration's rule (huenet.calibration.choose) picks the config; params.yaml
+# After it: huenet calibration's rule (huenet.pipeline.calibration.choose) picks the config; params.yaml
 # must train that pick (tests/test_calibration.py), and a finalist with one seed needs a second one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,4 +33,4 @@ if [[ "${1:-}" != "--collect" ]]; then
     dvc queue start --jobs 2
     while dvc queue status | grep -qE 'Queued|Running'; do sleep 60; done
 fi
-python -m huenet.calibration reports/calibration.csv
+huenet calibration reports/calibration.csv

@@ -16,4 +16,4 @@ if [[ "${1:-}" != "--collect" ]]; then
     while dvc queue status | grep -qE "Queued|Running"; do sleep 30; done
 fi
 
-python -m huenet.calibration --color-gan reports/color_gan_trials.csv
+huenet calibration --color-gan reports/color_gan_trials.csv

@@ -8,9 +8,9 @@ import torch.nn.functional as F
 
 from huenet.baselines.histmatch import hue_histogram_matching, match_cyclic
 from huenet.baselines.reinhard import EPS, reinhard, rgb_to_lab
-from huenet.color import rgb_to_hsv
-from huenet.metrics import hue_emd
-from huenet.photos import sample_photo
+from huenet.core.color import rgb_to_hsv
+from huenet.data.photos import sample_photo
+from huenet.eval.metrics import hue_emd
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,14 @@
-"""huenet.blend: strength and masks, on the hue circle and in CIELAB."""
+"""huenet.paint.blend: strength and masks, on the hue circle and in CIELAB."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from huenet import blend as blend_module
-from huenet.blend import apply_mask, blend_hue, blend_lab, wrap
-from huenet.cielab import cielab_to_rgb, rgb_to_cielab
-from huenet.color import hsv_to_rgb, rgb_to_hsv
+from huenet.core.cielab import cielab_to_rgb, rgb_to_cielab
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
+from huenet.paint import blend as blend_module
+from huenet.paint.blend import apply_mask, blend_hue, blend_lab, wrap
 
 BLENDS = [blend_hue, blend_lab]
 

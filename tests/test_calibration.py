@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from huenet.calibration import (
+from huenet.pipeline.calibration import (
     COLUMNS,
     PAPER_POINT,
     choose,
@@ -19,8 +19,8 @@ from huenet.calibration import (
     seed_spread,
     write_csv,
 )
-from huenet.params import stage_params
-from huenet.train import STAGE_KEYS, TrainConfig
+from huenet.training.params import stage_params
+from huenet.training.train import STAGE_KEYS, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

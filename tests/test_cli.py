@@ -22,9 +22,9 @@ import pytest
 import torch
 from PIL import Image
 
-from huenet.api import DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE
-from huenet.cli import main
-from huenet.models import UNetGenerator, save_generator
+from huenet.cli import TASKS, main
+from huenet.nets.hue_net import UNetGenerator, save_generator
+from huenet.paint.api import DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -135,9 +135,10 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def test_help_explains_methods_model_limits_and_exit_codes(capsys: pytest.CaptureFixture) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["--help"])
-    assert exit_.value.code == 0 and "huenet transfer --help" in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    listed = capsys.readouterr().out
+    assert "huenet TASK --help" in listed and all(f"  {task} " in listed for task in TASKS)
+    assert main(["paint"]) == 2 and capsys.readouterr().err.startswith("huenet: error: unknown task 'paint'")
     with pytest.raises(SystemExit):
         main(["transfer", "--help"])
     text = capsys.readouterr().out
@@ -154,6 +155,7 @@ def test_console_script_is_declared() -> None:
     assert [script.value for script in scripts] == ["huenet.cli:main"]
 
 
+@pytest.mark.slow
 def test_one_file_at_its_own_size_and_orientation(commands: dict[str, Command]) -> None:
     command = commands["one file"]
     status, stderr = command.result()
@@ -179,6 +181,7 @@ def test_folder_writes_the_good_images_and_reports_the_bad(commands: dict[str, C
     assert {oct(stat.S_IMODE((out / name).stat().st_mode)) for name in written} == {oct(0o666 & ~umask)}
 
 
+@pytest.mark.slow
 def test_a_colour_instead_of_a_target(commands: dict[str, Command]) -> None:
     command = commands["colour"]
     status, stderr = command.result()

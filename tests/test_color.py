@@ -3,7 +3,7 @@ import pytest
 import torch
 from skimage.color import hsv2rgb, rgb2hsv
 
-from huenet.color import hsv_to_rgb, rgb_to_hsv
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
 
 
 def _special_pixels() -> torch.Tensor:
@@ -66,6 +66,7 @@ def test_gradients_finite_on_grey_black_and_primaries(fn):
     assert torch.isfinite(grad).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fn", [rgb_to_hsv, hsv_to_rgb])
 def test_gradcheck(fn):
     # away from ties and sector boundaries, where the functions are smooth

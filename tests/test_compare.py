@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from huenet.compare import best, halfway, order, order_words
+from huenet.eval.compare import best, halfway, order, order_words
 
 
 def test_order_says_level_when_the_pairs_cannot_tell_the_difference():

@@ -1,4 +1,4 @@
-"""Context dependence (huenet.context): global colour maps score about 0, noise averages out, painting by side does not.
+"""Context dependence (huenet.eval.context): colour maps score about 0, noise averages out, painting by side does not.
 
 The bounds rest on values measured on the 30 ordered pairs of six sample photos at 64 px (the repository's
 evaluation size); each bound is quoted with the measured value it leaves a margin to.
@@ -14,9 +14,9 @@ import torch
 
 from huenet.baselines.histmatch import hue_histogram_matching
 from huenet.baselines.reinhard import reinhard
-from huenet.color import hsv_to_rgb, rgb_to_hsv
-from huenet.context import MIN_VARIANCE, context_dependence, hue_residuals, mean_over_defined
-from huenet.photos import sample_photo
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
+from huenet.data.photos import sample_photo
+from huenet.eval.context import MIN_VARIANCE, context_dependence, hue_residuals, mean_over_defined
 
 NAMES = ("astronaut", "coffee", "chelsea", "rocket", "china", "flower")
 PAIRS = [(a, b) for a in NAMES for b in NAMES if a != b]
@@ -62,6 +62,7 @@ def test_the_baselines_are_called_as_they_are_defined(sources_targets):
         assert out.shape == source[:2].shape
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale, bound", [(1, 0.02), (4, 0.005)])  # measured max 0.010 and 0.001
 def test_the_identity_is_explained(sources_targets, scale, bound):
     source, _ = sources_targets
@@ -74,6 +75,7 @@ def test_the_identity_is_explained(sources_targets, scale, bound):
     (hue_histogram_matching, 1, 0.08, 0.3),   # measured 0.043, 0.23
     (hue_histogram_matching, 4, 0.02, 0.08),  # measured 0.006, 0.034
 ])
+@pytest.mark.slow
 def test_global_colour_transfers_score_near_zero(sources_targets, method, scale, mean_bound, max_bound):
     source, target = sources_targets
     mean, worst, defined = _scores(source, method(source, target), scale)
@@ -81,6 +83,7 @@ def test_global_colour_transfers_score_near_zero(sources_targets, method, scale,
     assert defined >= 15  # measured 17 (Reinhard) and 20 of 30; the rest have near-one-hue outputs
 
 
+@pytest.mark.slow
 def test_per_pixel_noise_counts_at_scale_1_and_averages_out_at_scale_4(sources_targets):
     source, _ = sources_targets
     output = _noisy_colour_map(source)
@@ -90,6 +93,7 @@ def test_per_pixel_noise_counts_at_scale_1_and_averages_out_at_scale_4(sources_t
     assert fine_mean > 5 * coarse_mean  # measured 0.090: the noise is unexplained pixel by pixel
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale, mean_bound, min_bound", [(1, 0.5, 0.25), (4, 0.4, 0.2)])
 def test_hue_that_depends_on_position_scores_high(sources_targets, scale, mean_bound, min_bound):
     # measured mean 0.64 (smallest 0.35, china) at scale 1 and 0.51 (0.27, china) at scale 4: only where the

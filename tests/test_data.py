@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from huenet.color import hsv_to_rgb
+from huenet.core.color import hsv_to_rgb
 from huenet.data import DataError
 from huenet.data.cache import ImageCache, build_cache, load_cache, save_cache
 from huenet.data.pairs import PairDataset, pair_loader, validation_pairs
@@ -237,6 +237,7 @@ def test_items_do_not_depend_on_read_order():
         assert torch.equal(x, backward[i]) and torch.equal(x, batched[i])
 
 
+@pytest.mark.slow
 def test_source_and_target_are_drawn_independently():
     cache = synthetic_cache(n=400, size=10)
     ds = PairDataset(cache, cache.names, crop_size=6, seed=0)

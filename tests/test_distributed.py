@@ -1,4 +1,4 @@
-"""Data-parallel training (huenet.distributed, huenet.train under torchrun) on CPU with gloo, and bf16 autocast."""
+"""Data-parallel training (huenet.training.distributed, `huenet train` under torchrun) on CPU, gloo; bf16 autocast."""
 
 import csv
 import os
@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-import huenet.train as train_module
-from huenet.distributed import Ranks, from_environment, shard
-from huenet.histograms import joint_histogram, soft_histogram
-from huenet.losses import emd_loss, mi_loss
-from huenet.train import TrainConfig, TrainingDiverged, _Run, main, train
+import huenet.training.train as train_module
+from huenet.core.histograms import joint_histogram, soft_histogram
+from huenet.core.losses import emd_loss, mi_loss
+from huenet.training.distributed import Ranks, from_environment, shard
+from huenet.training.train import TrainConfig, TrainingDiverged, TrainingRun, main, train
 from tests.helpers import synthetic_pairs
 
 # Dropout off: with it, each rank draws its own masks, which no one-process run reproduces.
@@ -32,7 +32,7 @@ class _TwinHalves:
         self.pairs = synthetic_pairs()
         self.crop_size = self.pairs.crop_size
 
-    def fingerprint(self) -> str:  # a checkpoint records what the run trained on (huenet.loop.run_identity)
+    def fingerprint(self) -> str:  # a checkpoint records what the run trained on (huenet.training.loop.run_identity)
         return "twin halves " + self.pairs.fingerprint()
 
     def batches(self, batch_size: int, start: int = 0):
@@ -72,6 +72,7 @@ def _log(out_dir: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow
 def test_distributed_two_ranks_train_checkpoint_resume_and_match_one_process(tmp_path):
     ddp = tmp_path / "ddp"
     _train_on_two_ranks({**TINY, "steps": 3, "checkpoint_every": 3}, ddp)
@@ -104,6 +105,7 @@ def test_distributed_two_ranks_train_checkpoint_resume_and_match_one_process(tmp
             torch.testing.assert_close(got[name], value, rtol=1e-3, atol=1e-4, msg=name)
 
 
+@pytest.mark.slow
 def test_distributed_a_nan_on_one_rank_stops_both_at_that_step(tmp_path):
     _train_on_two_ranks({**TINY, "steps": 3}, tmp_path, nan_on_rank=1)
     for rank in (0, 1):
@@ -115,7 +117,7 @@ def test_the_entry_point_refuses_bad_settings_in_one_line(tmp_path, capsys):
     params = Path(__file__).resolve().parents[1] / "params.yaml"
     assert main(["--params", str(params), "--variant", "nope", "--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err == f"huenet.train: error: params group 'train' in {params} has no variant 'nope'\n"
+    assert err == f"huenet train: error: params group 'train' in {params} has no variant 'nope'\n"
 
 
 def test_a_batch_that_does_not_split_evenly_is_refused(monkeypatch):
@@ -154,7 +156,7 @@ def test_histograms_and_losses_stay_float32_under_bf16_autocast():
 
 
 def test_a_bf16_autocast_step_trains():
-    run = _Run(TrainConfig(**TINY, amp=True), torch.device("cpu"))
+    run = TrainingRun(TrainConfig(**TINY, amp=True), torch.device("cpu"))
     batch = synthetic_pairs().batch(torch.arange(4))
     losses = run.train_step(batch["source"], batch["target"])
     assert run.step == 1 and all(torch.isfinite(torch.tensor(v)) for v in losses.values())

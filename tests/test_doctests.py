@@ -24,12 +24,13 @@ EXAMPLES = sorted(
 
 
 def test_the_modules_with_examples_are_found():
-    expected = {"huenet.losses", "huenet.params", "huenet.calibration", "huenet.color", "huenet.histograms"}
+    expected = {"huenet.core.losses", "huenet.training.params", "huenet.pipeline.calibration", "huenet.core.color",
+                "huenet.core.histograms"}
     assert expected <= set(EXAMPLES)
 
 
-@pytest.mark.parametrize("name", ["huenet.color.rgb_to_hsv", "huenet.histograms.soft_histogram",
-                                  "huenet.histograms.joint_histogram", "huenet.losses.emd_loss"])
+@pytest.mark.parametrize("name", ["huenet.core.color.rgb_to_hsv", "huenet.core.histograms.soft_histogram",
+                                  "huenet.core.histograms.joint_histogram", "huenet.core.losses.emd_loss"])
 def test_the_core_functions_show_an_example(name):
     module, function = name.rsplit(".", 1)
     assert ">>>" in getattr(importlib.import_module(module), function).__doc__

@@ -1,4 +1,4 @@
-"""Edge-structure SSIM (huenet.edges) against scikit-image computing the same, and its behaviour on photos."""
+"""Edge-structure SSIM (huenet.eval.edges) against scikit-image computing the same, and its behaviour on photos."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from skimage.filters import sobel
 from skimage.metrics import structural_similarity
 from torchvision.transforms.functional import gaussian_blur
 
-from huenet.edges import edge_ssim, sobel_magnitude
-from huenet.metrics import grey_levels, grey_ssim
-from huenet.photos import sample_photo
+from huenet.data.photos import sample_photo
+from huenet.eval.edges import edge_ssim, sobel_magnitude
+from huenet.eval.metrics import grey_levels, grey_ssim
 
 NAMES = ("astronaut", "coffee", "chelsea", "rocket")
 
 
 def _skimage_edge_ssim(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
-    """The same score from scikit-image: sobel of each grey image, then structural_similarity as in huenet.metrics."""
+    """The same score from scikit-image: sobel of each grey image, then structural_similarity as huenet.eval.metrics."""
     ga, gb = grey_levels(a)[:, 0].numpy(), grey_levels(b)[:, 0].numpy()
     return np.array([
         structural_similarity(sobel(x), sobel(y), win_size=7, data_range=1.0, gaussian_weights=False)

@@ -14,14 +14,14 @@ import torch
 
 import huenet
 from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, color_gan, load_color_gan, save_color_gan
-from huenet.cli import build_parser
-from huenet.color import mean_color
-from huenet.evaluate import Row, apply_method, labels, score, seed_groups, summarise, table1_rows
-from huenet.methods import get_method, methods
-from huenet.metrics import hue_emd
-from huenet.models import UNetGenerator, inference_generator, load_generator, paint, save_generator
-from huenet.report import headline
-from huenet.translations import translation_mean
+from huenet.core.color import mean_color
+from huenet.eval.evaluate import Row, apply_method, labels, score, seed_groups, summarise, table1_rows
+from huenet.eval.metrics import hue_emd
+from huenet.nets.hue_net import UNetGenerator, inference_generator, load_generator, paint, save_generator
+from huenet.paint.command import transfer_parser
+from huenet.paint.methods import get_method, methods
+from huenet.paint.translations import translation_mean
+from huenet.pipeline.report import headline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +31,7 @@ def _pairs(n: int = 6, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand(n, 3, size, size, generator=g), torch.rand(n, 3, size, size, generator=g)
 
 
+@pytest.mark.slow
 def test_a_prefix_is_scored_against_its_own_pairs():
     source, target = _pairs()
     scores = score(source, target, {"copy": source, "copy_of_3": source[:3]})
@@ -44,6 +45,7 @@ def test_a_prefix_is_scored_against_its_own_pairs():
     assert summary["methods"]["copy"]["pairs"] == 6 and summary["methods"]["copy_of_3"]["pairs"] == 3
 
 
+@pytest.mark.slow
 def test_a_row_of_several_seeds_is_their_mean_and_keeps_each_seed_apart():
     source, target = _pairs()
     noise = torch.Generator().manual_seed(3)
@@ -80,6 +82,7 @@ class _MeanColourFeatures:
         return torch.cat((m, m**2), 1).numpy()
 
 
+@pytest.mark.slow
 def test_precomputed_real_features_give_the_same_realism_distance():
     source, target = _pairs(8)
     real = _pairs(12)[0]
@@ -94,6 +97,7 @@ def test_precomputed_real_features_give_the_same_realism_distance():
             assert by_images["methods"][name][key] == by_features["methods"][name][key]
 
 
+@pytest.mark.slow
 def test_features_computed_once_serve_a_prefix_too():
     source, target = _pairs(8)
     features = _MeanColourFeatures()
@@ -130,14 +134,15 @@ def test_headline_is_flat_per_method_and_has_the_non_cyclic_emd_beside():
 
 
 def test_the_mean_of_a_score_with_undefined_pairs_is_over_the_defined_ones():
-    from huenet.evaluate import _ci
+    from huenet.eval.evaluate import _ci
 
     assert _ci(np.array([0.1, np.nan, 0.3]), 50, 0) == {"mean": 0.2, "ci95": [0.1, 0.3], "defined": 2}
     assert _ci(np.array([np.nan]), 50, 0) == {"mean": None, "ci95": [None, None], "defined": 0}
     assert "defined" not in _ci(np.array([0.1, 0.3]), 50, 0)
 
 
-@pytest.mark.parametrize("module", ["huenet.evaluate", "huenet.report"])
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["huenet.eval.evaluate", "huenet.pipeline.report"])
 def test_scoring_and_the_readme_command_need_no_dev_extras(module: str) -> None:
     """pandas and matplotlib are dev extras: a base install imports these (None in sys.modules blocks an import)."""
     code = f"""import sys
@@ -152,7 +157,7 @@ def test_one_name_per_method_and_a_label_each():
     registered = methods()
     assert list(registered) == ["huenet", "reinhard", "histmatch", "feature-matching", "color-gan"]
     for name in registered:  # what users type
-        assert build_parser().parse_args(["transfer", "s.png", "-o", "o.png", "--method", name]).method == name
+        assert transfer_parser().parse_args(["s.png", "-o", "o.png", "--method", name]).method == name
     assert [m.label for m in registered.values()] == ["Hue-Net", "Reinhard", "hue hist. match", "feature match.",
                                                       "colour GAN"]
     rows = table1_rows("full.pt", "no_mi.pt", "gan.pt")
@@ -171,9 +176,9 @@ def test_one_name_per_method_and_a_label_each():
 
 
 def test_a_hue_net_row_is_the_inference_of_huenet_transfer(tmp_path: Path):
-    """One inference: Table 1's Hue-Net row, ``huenet.transfer`` and notebook 03 all run ``huenet.models.paint``
+    """One inference: Table 1's Hue-Net row, ``huenet.transfer`` and notebook 03 all run ``huenet.nets.hue_net.paint``
     on the generator as the registry loads it; ``huenet.transfer`` averages it over the input's translations
-    (``huenet.translations``) and is the raw network with ``steps=1``."""
+    (``huenet.paint.translations``) and is the raw network with ``steps=1``."""
     save_generator(UNetGenerator(width=4, depth=3), tmp_path / "g.pt")
     source, target = _pairs(3, 16)
     out = apply_method(Row("huenet", tmp_path / "g.pt").load(), source, target, batch_size=2)
@@ -199,10 +204,11 @@ def test_a_colour_row_aims_at_the_targets_mean_colour(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("module", "not_imported"), [
-    ("huenet.evaluate", ["huenet.train"]),
-    ("huenet.train", ["huenet.metrics", "huenet.report", "huenet.baselines"]),
-    ("huenet.baselines.color_gan", ["huenet.metrics", "huenet.report", "huenet.train"]),
+    ("huenet.eval.evaluate", ["huenet.training.train"]),
+    ("huenet.training.train", ["huenet.eval.metrics", "huenet.pipeline.report", "huenet.baselines"]),
+    ("huenet.baselines.color_gan", ["huenet.eval.metrics", "huenet.pipeline.report", "huenet.training.train"]),
 ])
+@pytest.mark.slow
 def test_what_a_module_does_not_import(module: str, not_imported: list[str]) -> None:
     """Scoring runs no training code; training and the colour GAN run no scoring or report code (a change there
     must not rerun them: tests/test_stage_deps.py)."""

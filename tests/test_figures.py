@@ -1,6 +1,6 @@
 import torch
 
-from huenet.figures import figure6
+from huenet.pipeline.figures import figure6
 
 
 def test_figure6_draws_a_row_per_pair_and_a_column_per_image():

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from huenet.histograms import band_halfwidth, joint_histogram, soft_histogram
+from huenet.core.histograms import band_halfwidth, joint_histogram, soft_histogram
 
 IMPLS = ["fast", "dense"]
 
@@ -54,6 +54,7 @@ def test_kernel_matches_the_paper_formula_inside_the_range():
 # ------------------------------------------------------------ fast == dense
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cyclic", [False, True])
 @pytest.mark.parametrize("bins", [2, 3, 7, 64, 256])
 @pytest.mark.parametrize("ratio", [1.0, 2.5, 10.0])

@@ -1,10 +1,10 @@
-"""huenet.hsv_stats: hue and saturation histograms of uint8 images, and hue's sensitivity to 8-bit noise."""
+"""huenet.data.hsv_stats: hue and saturation histograms of uint8 images, and hue's sensitivity to 8-bit noise."""
 
 from __future__ import annotations
 
 import torch
 
-from huenet.hsv_stats import hsv_statistics, hue_jitter
+from huenet.data.hsv_stats import hsv_statistics, hue_jitter
 
 
 def test_hsv_statistics_and_hue_jitter():

@@ -1,11 +1,11 @@
-"""Kernel Inception Distance (huenet.kid): the estimator against a double loop, the subset protocol, its spread."""
+"""Kernel Inception Distance (huenet.eval.kid): the estimator against a double loop, the subset protocol, its spread."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from huenet.kid import kernel_inception_distance, mmd2_unbiased, polynomial_kernel
+from huenet.eval.kid import kernel_inception_distance, mmd2_unbiased, polynomial_kernel
 
 
 def _loop_mmd2(x: np.ndarray, y: np.ndarray) -> float:
@@ -47,6 +47,7 @@ def test_subsets_are_torch_fidelitys_draws():
     assert std == pytest.approx(np.std(expected), abs=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(5))
 def test_two_samples_of_one_distribution_give_about_zero(seed):
     rng = np.random.default_rng(100 + seed)
@@ -56,6 +57,7 @@ def test_two_samples_of_one_distribution_give_about_zero(seed):
     assert abs(mean) < 3 * std + 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shift, scale", [(0.5, 1.0), (0.0, 1.5)])
 def test_samples_of_different_distributions_give_clearly_more(shift, scale):
     rng = np.random.default_rng(5)

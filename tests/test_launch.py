@@ -1,4 +1,4 @@
-"""huenet.launch: the pipeline's train stage, every run of train.variants, several at a time."""
+"""huenet.pipeline.launch: the pipeline's train stage, every run of train.variants, several at a time."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
 from huenet.data.cache import save_cache
 from huenet.data.split import make_split, write_splits
-from huenet.launch import default_jobs, launch, main
+from huenet.pipeline.launch import default_jobs, launch, main
 from tests.helpers import synthetic_cache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,7 @@ def _sleeper(stamps: Path, name: str, code: int = 0) -> list[str]:
     return [sys.executable, "-c", script]
 
 
+@pytest.mark.slow
 def test_launch_runs_at_most_jobs_at_once_and_every_run_to_its_end(tmp_path: Path):
     commands = {name: _sleeper(tmp_path, name, code=3 if name == "b" else 0) for name in "abcd"}
     log = tmp_path / "log.txt"
@@ -61,6 +63,7 @@ def _tiny_project(tmp_path: Path) -> tuple[Path, list[str]]:
                                       "--out-dir", str(tmp_path / "models"), "--report", str(tmp_path / "runs.json")]
 
 
+@pytest.mark.slow
 def test_main_trains_every_variant_and_a_rerun_keeps_the_finished_runs(tmp_path: Path, capsys):
     params, paths = _tiny_project(tmp_path)
     assert main(["--params", str(params), *paths]) == 0
@@ -92,7 +95,7 @@ def test_main_refuses_a_bad_setting_before_any_run_starts(tmp_path: Path, capsys
     params.write_text(yaml.safe_dump(values))
     assert main(["--params", str(params), *paths]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("huenet.launch: error: ") and "lambda_mi must be >= 0" in err and err.count("\n") == 1
+    assert err.startswith("huenet launch: error: ") and "lambda_mi must be >= 0" in err and err.count("\n") == 1
     assert not (tmp_path / "models").exists()
     del values["train"]["variants"]["no_mi"]
     params.write_text(yaml.safe_dump(values))

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from scipy.stats import energy_distance, entropy
 from sklearn.metrics import mutual_info_score
 
-from huenet.histograms import joint_histogram, soft_histogram
-from huenet.losses import circulant, cyclic_w1, emd_loss, mi_loss, relative_mi
+from huenet.core.histograms import joint_histogram, soft_histogram
+from huenet.core.losses import circulant, cyclic_w1, emd_loss, mi_loss, relative_mi
 
 
 def _hists(b: int, k: int, seed: int, sparsity: float = 0.0) -> torch.Tensor:

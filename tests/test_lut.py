@@ -1,4 +1,4 @@
-"""huenet.lut: fitting, applying, writing and reading a 3D LUT, checked against Pillow and pillow-lut."""
+"""huenet.paint.lut: fitting, applying, writing and reading a 3D LUT, checked against Pillow and pillow-lut."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from huenet import lut as lut_module
-from huenet.color import hsv_to_rgb, rgb_to_hsv
-from huenet.lut import apply_lut, fit_lut, identity_lut, read_cube, write_cube
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
+from huenet.paint import lut as lut_module
+from huenet.paint.lut import apply_lut, fit_lut, identity_lut, read_cube, write_cube
 
 
 def uniform(seed: int, size: int) -> torch.Tensor:

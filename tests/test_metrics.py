@@ -11,7 +11,8 @@ from skimage.metrics import structural_similarity
 from sklearn.metrics import mutual_info_score
 from torchvision.transforms.functional import gaussian_blur
 
-from huenet.metrics import (
+from huenet.data.photos import sample_photo
+from huenet.eval.metrics import (
     HUE_LEVELS,
     bootstrap_ci,
     frechet_distance,
@@ -28,7 +29,6 @@ from huenet.metrics import (
     ssim,
 )
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
-from huenet.photos import sample_photo
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +221,7 @@ def test_efficientnet_classifies_sample_photos(extractor):
     assert top5[0, 0] in _DOMESTIC_CAT and top5[1, 0] in _COFFEE
 
 
+@pytest.mark.slow
 def test_features_shape_and_batching(extractor, photos):
     x = torch.cat(list(photos.values()))  # 64 px, resized to 224 inside
     feats = extractor(x)
@@ -270,6 +271,7 @@ def test_frechet_distance_one_dimension_closed_form():
     np.testing.assert_allclose(frechet_distance(a, b), expected, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_realism_fd_is_zero_on_itself_and_grows_with_degradation(extractor):
     # Six photos, each degraded at two strengths: 30 forward passes (the CPU budget of this test).
     names = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle", "immunohistochemistry")

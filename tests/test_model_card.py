@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from huenet.model_card import model_card
+from huenet.pipeline.model_card import model_card
 from tests.helpers import committed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,4 +18,4 @@ def test_the_committed_model_card_is_written_from_the_committed_reports():
     if None in files.values():
         pytest.skip("not a git checkout")
     params, *reports = (yaml.safe_load(files[SOURCES[0]]), *(json.loads(files[p]) for p in SOURCES[1:]))
-    assert files["docs/model_card.md"] == model_card(params, *reports), "run python -m huenet.model_card"
+    assert files["docs/model_card.md"] == model_card(params, *reports), "run huenet model-card"

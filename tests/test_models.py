@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from huenet.color import rgb_to_hsv
-from huenet.models import (
+from huenet.core.color import rgb_to_hsv
+from huenet.nets.hue_net import (
     GANLoss,
     PatchDiscriminator,
     UNetGenerator,

@@ -43,7 +43,7 @@ def _reads(notebook: str) -> tuple[set[str], set[str]]:
     """The split lists a notebook's code reads (``split.<list>``) and the functions it calls by name."""
     import ast
 
-    from huenet.imports import notebook_code
+    from huenet.pipeline.stage_deps import notebook_code
 
     tree = notebook_code(ROOT / "notebooks" / f"{notebook}.ipynb")
     lists = {n.attr for n in ast.walk(tree)

@@ -10,13 +10,13 @@ import torch
 from PIL import Image
 
 import huenet
-import huenet.methods as registry
-from huenet.api import TransferError, painter
+import huenet.paint.methods as registry
 from huenet.cli import main
-from huenet.color import hsv_to_rgb, rgb_to_hsv
-from huenet.lut import apply_lut, read_cube
-from huenet.methods import register_method
-from huenet.models import UNetGenerator, save_generator
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
+from huenet.nets.hue_net import UNetGenerator, save_generator
+from huenet.paint.api import TransferError, painter
+from huenet.paint.lut import apply_lut, read_cube
+from huenet.paint.methods import register_method
 
 
 def _hsv_image(hue: float, height: int = 24, width: int = 32, saturation: float = 0.9) -> np.ndarray:
@@ -116,6 +116,7 @@ def test_a_learned_method_runs_at_the_working_size_and_is_lifted_to_the_photo(re
     assert recorder[-1] == (192, 256)  # native: the photo's own size
 
 
+@pytest.mark.slow
 def test_the_cli_writes_a_lut_that_reproduces_a_per_pixel_method(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     source = np.kron(rng.integers(0, 256, (12, 16, 3)), np.ones((4, 4, 1))).astype(np.uint8)

@@ -10,8 +10,8 @@ import yaml
 
 from huenet.baselines.color_gan import STAGE_KEYS as COLOR_GAN_STAGE_KEYS
 from huenet.baselines.color_gan import ColorGANConfig
-from huenet.params import stage_params
-from huenet.train import STAGE_KEYS, TrainConfig
+from huenet.training.params import stage_params
+from huenet.training.train import STAGE_KEYS, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = {"train": (TrainConfig, STAGE_KEYS), "color_gan": (ColorGANConfig, COLOR_GAN_STAGE_KEYS)}

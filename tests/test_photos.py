@@ -1,4 +1,4 @@
-"""huenet.photos: the wheel-shipped sample photos, centre-cropped and resized."""
+"""huenet.data.photos: the wheel-shipped sample photos, centre-cropped and resized."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import skimage.data
 import torch
 
-from huenet.photos import sample_photo
+from huenet.data.photos import sample_photo
 
 
 def test_full_size_is_the_centre_square_of_the_photo() -> None:

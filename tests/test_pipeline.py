@@ -43,7 +43,7 @@ def _papermill_args(cmd: str) -> tuple[str, str, set[str]]:
 
 
 def _groups_read_from_params_file(notebook: Path) -> set[str]:
-    """The params.yaml groups a notebook reads itself with huenet.params.stage_params."""
+    """The params.yaml groups a notebook reads itself with huenet.training.params.stage_params."""
     source = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
     return set(re.findall(r'stage_params\([^,]+,\s*"(\w+)"', source))
 
@@ -55,7 +55,7 @@ def _notebook_stages() -> list[str]:
 def test_every_stage_but_train_runs_a_notebook_and_train_runs_the_launcher():
     assert set(_stages()) - set(_notebook_stages()) == {"train"}
     spec = _stages()["train"]
-    assert spec["cmd"].split()[:3] == ["python", "-m", "huenet.launch"] and spec["params"] == ["train"]
+    assert spec["cmd"].split()[:3] == ["python", "-m", "huenet.pipeline.launch"] and spec["params"] == ["train"]
     assert {"models/huenet": {"persist": True}} in spec["outs"]
     # every run the launcher trains is scored by a notebook stage, and Table 1 reads every seed of the full model
     variants = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]["variants"]
@@ -169,6 +169,8 @@ def _other_cpus_report(path: Path) -> None:
     path.write_text(json.dumps(report, indent=1) + "\n")
 
 
+@pytest.mark.slow
+@pytest.mark.pipeline
 @pytest.mark.skipif(not (BIN / "dvc").exists() or not (BIN / "papermill").exists(),
                     reason="dvc/papermill not installed")
 def test_the_readme_pipeline_command_runs_every_stage_on_a_fresh_clone(tmp_path):
@@ -218,11 +220,12 @@ def test_the_readme_pipeline_command_runs_every_stage_on_a_fresh_clone(tmp_path)
     summary = tested.stdout.strip().splitlines()[-1] if tested.stdout.strip() else ""
     assert tested.returncode == 0 and "skipped" not in summary, tested.stdout[-3000:] + tested.stderr[-3000:]
     # told once how to show this machine's numbers in the README
-    assert tested.stdout.count("to show yours: python -m huenet.report readme") == 1, tested.stdout[-3000:]
+    assert tested.stdout.count("to show yours: huenet readme") == 1, tested.stdout[-3000:]
 
 
-_FINGERPRINTS = ("from huenet.imports import code_fingerprint as f; from huenet.stage_deps import TRAINED_BY as t; "
-                 "import json; print(json.dumps({s: f(m) for s, m in t.items()}))")
+_FINGERPRINTS = ("from huenet.training.code import code_fingerprint as f; "
+                 "from huenet.pipeline.stage_deps import TRAINED_BY as t; import json; "
+                 "print(json.dumps({s: f(m) for s, m in t.items()}))")
 _RECORDED = ("import json, sys, torch; print(json.dumps({p: torch.load(p, weights_only=True)['identity']['code'] "
              "for p in sys.argv[1:]}))")
 CHECKPOINTS = {"train": ["models/huenet/full/checkpoint.pt", "models/huenet/full_seed1/checkpoint.pt",
@@ -249,9 +252,9 @@ def _check_what_edits_rerun(clone: Path, env: dict) -> None:
     assert recorded == {p: before[stage] for stage, paths in CHECKPOINTS.items() for p in paths}
     trains = {"train", "color_gan"}
     for module, reruns, retrains in [
-        ("huenet/cli.py", set(), set()),
-        ("huenet/report.py", None, set()),
-        ("huenet/train.py", None, {"train"}),
+        ("huenet/paint/command.py", set(), set()),
+        ("huenet/pipeline/report.py", None, set()),
+        ("huenet/training/train.py", None, {"train"}),
     ]:
         path = clone / module
         original = path.read_text()
@@ -263,8 +266,8 @@ def _check_what_edits_rerun(clone: Path, env: dict) -> None:
         if reruns is not None:
             assert changed == reruns, f"{module}: {sorted(changed)}"
         assert {s for s in before if before[s] != after[s]} == retrains, module
-        if module == "huenet/report.py":
+        if module == "huenet/pipeline/report.py":
             assert not changed & trains and {"table1"} <= changed, f"{module}: {sorted(changed)}"
-        if module == "huenet/train.py":
+        if module == "huenet/training/train.py":
             assert "train" in changed and not changed & {"ablations", "table1", "color_gan"}, sorted(changed)
     assert _changed_stages(clone) == set()

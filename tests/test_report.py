@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from huenet.evaluate import score, summarise, table1_rows
-from huenet.report import (
+from huenet.eval.evaluate import score, summarise, table1_rows
+from huenet.pipeline.report import (
     PAPER_MEANS,
     README_END,
     README_START,
@@ -46,7 +46,7 @@ def _entry(mean: float, half_width: float = 0.01) -> dict:
 
 def _summary(pairs: int, emd_tar_src: float = 0.14, huenet_emd: float = 0.05, mi: float = 0.26,
              no_mi_mi: float = 0.06, reinhard_emd: float = 0.06, context: dict | None = None) -> dict:
-    """A summary in :func:`huenet.evaluate.summarise`'s shape, every method present."""
+    """A summary in :func:`huenet.eval.evaluate.summarise`'s shape, every method present."""
     context = {"huenet": 0.3, **(context or {})}
     kid = {"mean": 0.012, "std": 0.001}
     methods = {name: {"pairs": pairs, "emd_tar_out": _entry(0.1), "emd_tar_out_linear": _entry(0.2),
@@ -202,19 +202,19 @@ def check_readme(root: Path) -> None:
         pytest.skip(f"{root} is not a git checkout: the committed README and report are read from git")
     committed = readme_block(json.loads(report))
     assert readme_results(readme) == committed, \
-        "the committed README.md does not show the committed reports/table1.json: run python -m huenet.report readme"
+        "the committed README.md does not show the committed reports/table1.json: run huenet readme"
     shown = readme_results((root / "README.md").read_text())
     if shown == readme_block(json.loads((root / "reports" / "table1.json").read_text())):
         return
     assert shown == committed, "README.md's results block shows neither reports/table1.json nor the committed " \
-        "report: run python -m huenet.report readme"
+        "report: run huenet readme"
     warnings.warn(ReadmeShowsTheCommittedRun(
         "reports/table1.json is not the committed one (this machine's run: docs/pipeline.md#reproducibility), "
-        "README.md shows the committed numbers; to show yours: python -m huenet.report readme"), stacklevel=2)
+        "README.md shows the committed numbers; to show yours: huenet readme"), stacklevel=2)
 
 
 def test_the_readme_shows_the_committed_report():
-    """The README's results block is generated: refresh it with ``python -m huenet.report readme``."""
+    """The README's results block is generated: refresh it with ``huenet readme``."""
     check_readme(ROOT)
 
 
@@ -238,7 +238,7 @@ def test_the_readme_check_warns_after_a_rerun_and_fails_on_a_stale_commit(tmp_pa
         warnings.simplefilter("error")
         check_readme(tmp_path)  # a fresh clone: silent
         report.write_text(json.dumps(rerun))
-        with pytest.warns(ReadmeShowsTheCommittedRun, match="python -m huenet.report readme"):
+        with pytest.warns(ReadmeShowsTheCommittedRun, match="huenet readme"):
             check_readme(tmp_path)  # the pipeline rewrote the report: told, not failed
         update_readme(readme, report)
         check_readme(tmp_path)  # the README refreshed from the rerun: silent again
@@ -265,10 +265,10 @@ def test_update_readme_rewrites_only_the_block(tmp_path: Path, monkeypatch: pyte
     readme = tmp_path / "README.md"
     readme.write_text(f"# title\n\n{README_START}\nstale numbers\n{README_END}\n\nthe rest\n")
     monkeypatch.chdir(tmp_path)
-    assert main(["readme"]) == 0
+    assert main([]) == 0
     assert readme.read_text() == f"# title\n\n{readme_block(report)}\n\nthe rest\n"
     assert not update_readme(readme, tmp_path / "reports" / "table1.json")  # already current
-    assert main([]) == 2
+    assert main(["README.md"]) == 2
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="no results block"):
         update_readme(readme, tmp_path / "reports" / "table1.json")

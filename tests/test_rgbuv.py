@@ -1,4 +1,4 @@
-"""HistoGAN's RGB-uv histogram and Hellinger distance (huenet.rgbuv) against a plain loop of the same definition."""
+"""HistoGAN's RGB-uv histogram and Hellinger distance (huenet.eval.rgbuv) against a plain loop of the definition."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from huenet.photos import sample_photo
-from huenet.rgbuv import MAX_SIZE, _prepare, rgbuv_hellinger, rgbuv_histogram
+from huenet.data.photos import sample_photo
+from huenet.eval.rgbuv import MAX_SIZE, _prepare, rgbuv_hellinger, rgbuv_histogram
 
 
 def _loop_histogram(image: np.ndarray) -> np.ndarray:
@@ -140,6 +140,7 @@ def test_large_images_are_resized_to_150_antialiased():
                                atol=1e-12)
 
 
+@pytest.mark.slow
 def test_a_batch_of_64_at_64_px_is_chunked_and_equals_one_at_a_time():
     x = torch.rand(64, 3, 64, 64, generator=torch.Generator().manual_seed(5))
     y = x.roll(1, 0)

@@ -10,8 +10,8 @@ import pytest
 
 import huenet
 from huenet.cli import main
-from huenet.methods import SHIPPED_MODEL, get_method, model_file
-from huenet.models import load_generator, weights_digest
+from huenet.nets.hue_net import load_generator, weights_digest
+from huenet.paint.methods import SHIPPED_MODEL, get_method, model_file
 from tests.helpers import committed
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,8 +31,8 @@ from huenet.baselines.feature_matching import (
     octave_features,
     octave_weights,
 )
-from huenet.color import mean_color, parse_color
-from huenet.photos import sample_photo
+from huenet.core.color import mean_color, parse_color
+from huenet.data.photos import sample_photo
 from tests.helpers import synthetic_pairs
 
 # ImageNet class names as torchvision lists them (tests/test_metrics.py checks the same classes by index).

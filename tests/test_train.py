@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import huenet.loop as loop_module
-import huenet.train as train_module
+import huenet.training.loop as loop_module
+import huenet.training.train as train_module
 from huenet.baselines.color_gan import ColorGANConfig
-from huenet.loop import CheckpointError, run_defining
-from huenet.models import load_generator
-from huenet.train import TrainConfig, TrainingDiverged, _Run, train
+from huenet.nets.hue_net import load_generator
+from huenet.training.loop import CheckpointError, run_defining
+from huenet.training.train import TrainConfig, TrainingDiverged, TrainingRun, train
 from tests.helpers import synthetic_pairs
 
 TINY = dict(width=4, depth=4, disc_width=4, disc_layers=2, batch_size=4, bins=32, checkpoint_every=5)
@@ -42,7 +42,7 @@ def test_an_unmarked_config_field_is_refused():
 
 def test_one_step_reduces_the_emd_term():
     cfg = TrainConfig(**{**TINY, "dropout": 0.0, "lr": 1e-3, "lambda_mi": 0.0})
-    run = _Run(cfg, torch.device("cpu"))
+    run = TrainingRun(cfg, torch.device("cpu"))
     batch = synthetic_pairs().batch(torch.arange(4))
     src, tar = batch["source"], batch["target"]
 
@@ -79,13 +79,14 @@ _KILLABLE = textwrap.dedent(
     import sys, torch
     sys.path.insert(0, {root!r})
     torch.set_num_threads(2)
-    from huenet.train import TrainConfig, train
+    from huenet.training.train import TrainConfig, train
     from tests.helpers import synthetic_pairs
     train(TrainConfig(**{cfg!r}), synthetic_pairs(), {out!r}, progress=False)
     """
 )
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     # Both runs on this machine: a resumed run equals an uninterrupted one bit for bit (per machine).
     cfg = {**TINY, "steps": 60}
@@ -111,6 +112,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     assert steps == list(range(1, 61))
 
 
+@pytest.mark.slow
 def test_a_finished_checkpoint_of_other_code_is_trained_again(tmp_path, monkeypatch, capsys):
     # A stage rerun after a code change finds its persisted checkpoint: same config, other code.
     cfg = TrainConfig(**TINY, steps=5)
@@ -131,6 +133,7 @@ def test_a_finished_checkpoint_of_other_code_is_trained_again(tmp_path, monkeypa
     dict(n=11),  # another split: one image fewer
     dict(size=40),  # other pixels under the same names (a cache at another load size)
 ])
+@pytest.mark.slow
 def test_a_finished_checkpoint_of_other_data_is_trained_again(tmp_path, capsys, changed):
     cfg, base = TrainConfig(**TINY, steps=5), dict(size=32)
     train(cfg, synthetic_pairs(**base), tmp_path, progress=False)
@@ -141,6 +144,7 @@ def test_a_finished_checkpoint_of_other_data_is_trained_again(tmp_path, capsys, 
     assert "belongs to another run" in said and "data" in said, said
 
 
+@pytest.mark.slow
 def test_more_steps_continue_the_run_and_other_threads_do_not(tmp_path, capsys):
     train(TrainConfig(**TINY, steps=5), synthetic_pairs(), tmp_path, progress=False)
     train(TrainConfig(**{**TINY, "checkpoint_every": 2}, steps=7), synthetic_pairs(), tmp_path, progress=False)
@@ -154,6 +158,7 @@ def test_more_steps_continue_the_run_and_other_threads_do_not(tmp_path, capsys):
     assert "(its threads differ); starting afresh" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_checkpoint_is_never_half_written(tmp_path, monkeypatch):
     cfg = TrainConfig(**TINY, steps=5)
     train(cfg, synthetic_pairs(), tmp_path, progress=False)
@@ -206,6 +211,7 @@ def test_bad_config():
         TrainConfig(batch_size=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "not a checkpoint"])
 def test_a_damaged_checkpoint_is_one_line_naming_the_file_and_the_fix(tmp_path, damage):
     cfg = TrainConfig(**TINY, steps=5)

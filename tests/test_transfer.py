@@ -15,7 +15,12 @@ import torch
 from PIL import Image
 
 import huenet
-from huenet.api import (
+from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, save_color_gan
+from huenet.cli import main
+from huenet.core.color import mean_color, rgb_to_hsv
+from huenet.data.photos import sample_photo
+from huenet.nets.hue_net import UNetGenerator, generator_input, load_generator, painted_rgb, reflect_pad, save_generator
+from huenet.paint.api import (
     DEFAULT_MAX_MEGAPIXELS,
     MIN_SIDE,
     NATIVE_MAX_MEGAPIXELS,
@@ -27,15 +32,10 @@ from huenet.api import (
     register_method,
     to_image,
 )
-from huenet.baselines.color_gan import ColorGANConfig, ColorGenerator, save_color_gan
-from huenet.cli import main
-from huenet.color import mean_color, rgb_to_hsv
-from huenet.models import UNetGenerator, generator_input, load_generator, painted_rgb, reflect_pad, save_generator
-from huenet.photos import sample_photo
-from huenet.translations import translation_mean
+from huenet.paint.translations import translation_mean
 
-transfer_module = importlib.import_module("huenet.api")
-registry_module = importlib.import_module("huenet.methods")
+transfer_module = importlib.import_module("huenet.paint.api")
+registry_module = importlib.import_module("huenet.paint.methods")
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -63,24 +63,26 @@ def test_package_attribute_is_the_function_and_the_module_still_imports() -> Non
     assert huenet.__version__
 
 
-@pytest.mark.parametrize("first", ["import huenet", "import huenet.api", "from huenet.api import register_method",
-                                   "import huenet.data.pairs"])
+@pytest.mark.slow
+@pytest.mark.parametrize("first", ["import huenet", "import huenet.paint.api",
+                                   "from huenet.paint.api import register_method", "import huenet.data.pairs"])
 def test_huenet_transfer_is_the_function_whatever_was_imported_first(first: str) -> None:
     """In a fresh interpreter (this one has imported everything already): the package attribute is looked up
     lazily, and no submodule import may rebind it, before or after its first use."""
     code = f"""{first}
-import huenet, huenet.api
+import huenet, huenet.paint.api
 before = huenet.transfer
-import huenet.cli, huenet.evaluate
-assert callable(before) and huenet.transfer is before is huenet.api.transfer, huenet.transfer
+import huenet.cli, huenet.eval.evaluate
+assert callable(before) and huenet.transfer is before is huenet.paint.api.transfer, huenet.transfer
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
 
 
+@pytest.mark.slow
 def test_importing_the_data_layer_imports_no_baselines() -> None:
     """What a stage that imports ``huenet.data.artifacts`` runs, and so what its deps in dvc.yaml must list."""
     code = """import sys, huenet.data.artifacts, huenet.data.pairs
-assert not [m for m in sys.modules if m.startswith(("huenet.baselines", "huenet.api"))], sorted(sys.modules)
+assert not [m for m in sys.modules if m.startswith(("huenet.baselines", "huenet.paint.api"))], sorted(sys.modules)
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
 
@@ -96,6 +98,7 @@ def color_gan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["huenet", "reinhard", "histmatch", "feature-matching", "color-gan"])
 def test_every_method_keeps_the_source_size(method: str, model_path: Path, color_gan_path: Path) -> None:
     # 37 x 53 is no multiple of the generator's 2**3: padded, then cropped back
@@ -104,6 +107,7 @@ def test_every_method_keeps_the_source_size(method: str, model_path: Path, color
     assert out.mode == "RGB" and out.size == (53, 37)
 
 
+@pytest.mark.slow
 def test_feature_matching_reaches_the_given_colour_or_the_targets_mean() -> None:
     source = noise(24, 32)
     out = np.asarray(huenet.transfer(source, color="#d04a8c", method="feature-matching")) / 255.0
@@ -147,7 +151,7 @@ def test_input_kinds_give_the_same_output(tmp_path: Path, model_path: Path) -> N
 
 
 def test_huenet_is_the_generator_painting_the_source(model_path: Path) -> None:
-    """The generator run by hand on each of the 16 translations of the input, averaged (huenet.translations)."""
+    """The generator run by hand on each of the 16 translations of the input, averaged (huenet.paint.translations)."""
     source, target = noise(40, 56), noise(24, 24, 1)
     out = np.asarray(huenet.transfer(source, target, model=model_path), dtype=int)
     generator = load_generator(model_path)
@@ -240,8 +244,9 @@ def test_an_rgb_photo_is_read_as_the_general_route_reads_it(tmp_path: Path) -> N
     assert read_pixels(tmp_path / "keyed.png")[0, :, 0, 0].tolist() == [255, 255, 255]  # the key is transparent
 
 
+@pytest.mark.slow
 def test_a_photo_painted_in_8_bits_is_the_float_painting_but_for_rounding(model_path: Path) -> None:
-    """An 8-bit photo stays 8-bit (huenet.images.read_pixels); the only difference from painting its float copy is
+    """An 8-bit photo stays 8-bit (huenet.paint.images.read_pixels); the only difference from painting its float copy is
     the working-size source, rounded to 8-bit levels by the 8-bit resize: a level or less almost everywhere
     (measured with the shipped weights: mean 0.06 levels, 99.9% of values within 3, at most 15)."""
     source = (sample_photo("rocket", 300)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
@@ -263,6 +268,7 @@ def test_a_network_at_the_photos_own_size_has_the_lower_limit(tmp_path: Path, mo
         huenet.transfer(big, noise(40, 40), model=model_path, work_size=None)
 
 
+@pytest.mark.slow
 def test_default_model_is_relative_to_the_current_directory(tmp_path: Path, model_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -363,7 +369,7 @@ def test_a_registered_method_gets_its_model_loaded_once(tmp_path: Path) -> None:
 
 
 def test_the_folder_loop_paints_with_the_painter_of_transfer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``huenet transfer FOLDER`` goes through ``huenet.api``: one painter for the folder, the one that
+    """``huenet transfer FOLDER`` goes through ``huenet.paint.api``: one painter for the folder, the one that
     ``huenet.transfer`` makes for each call, so a file of the folder comes out as ``huenet.transfer`` paints it."""
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -1,12 +1,12 @@
-"""huenet.translations: a network's output averaged over small shifts of its input."""
+"""huenet.paint.translations: a network's output averaged over small shifts of its input."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from huenet.color import hsv_to_rgb, rgb_to_hsv
-from huenet.translations import translation_mean
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
+from huenet.paint.translations import translation_mean
 
 
 def _image(seed: int = 0, size: tuple[int, int] = (24, 32)) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""huenet.upsample: a change made at the working size, lifted to the full-size source by the fast guided filter.
+"""huenet.paint.upsample: a change made at the working size, lifted to the full-size source by the fast guided filter.
 
 Scenes are synthetic, 64 px working size and 512 px full size (factor 8) unless a test says otherwise. Bounds are
 stated with the value measured when they were set (radius 2, eps 1e-4), so a regression shows how far it moved.
@@ -15,9 +15,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from huenet import upsample
-from huenet.color import hsv_to_rgb, rgb_to_hsv
-from huenet.upsample import apply_coefficients, guided_coefficients, lift_hue, lift_rgb, shrink
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
+from huenet.paint import upsample
+from huenet.paint.upsample import apply_coefficients, guided_coefficients, lift_hue, lift_rgb, shrink
 
 FULL, SMALL = 512, 64
 
@@ -82,7 +82,7 @@ def two_halves(edge: int = 261, noise: float = 0.01) -> torch.Tensor:
 def reference_lift_hue(source: torch.Tensor, small: torch.Tensor, output: torch.Tensor,
                        strength: float | torch.Tensor = 1.0) -> torch.Tensor:
     """lift_hue in float64 tensor operations: the coefficients upsampled by ``interpolate``, the turn by
-    huenet.color's two conversions, the strength as blend_hue has it."""
+    huenet.core.color's two conversions, the strength as blend_hue has it."""
     d = 2 * math.pi * (rgb_to_hsv(output.double())[:, 0] - rgb_to_hsv(small.double())[:, 0])
     a, b = guided_coefficients(small, torch.stack((torch.cos(d), torch.sin(d)), 1))
     a, b = upsample._agreeing(a, b, small, d)
@@ -91,7 +91,7 @@ def reference_lift_hue(source: torch.Tensor, small: torch.Tensor, output: torch.
 
 
 def test_the_fused_hue_pass_is_the_tensor_computation():
-    """The kernel against huenet.color's conversions and interpolate, on random colours with ties, greys and black,
+    """The kernel against huenet.core.color's conversions and interpolate, on random colours with ties, greys and black,
     for float64, float32 and 8-bit sources (8 bits: within the half level its rounding allows)."""
     g = torch.Generator().manual_seed(3)
     source = torch.rand(1, 3, 40, 50, generator=g, dtype=torch.float64)
@@ -120,7 +120,7 @@ def test_the_hue_pass_agrees_with_scikit_image():
 
 
 def test_the_polynomial_angle_is_atan2():
-    from huenet.lift_kernels import atan2
+    from huenet.paint.lift_kernels import atan2
 
     g = torch.Generator().manual_seed(5)
     points = torch.cat((torch.randn(2000, 2, generator=g, dtype=torch.float64),
@@ -203,6 +203,7 @@ def test_hues_either_side_of_red_are_shifted_alike():
     assert error <= 1.0  # measured 0.0: a filtered scalar difference would land near -0.45 turns, cyan
 
 
+@pytest.mark.slow
 def test_a_red_light_on_grey_adds_no_hue_noise():
     """A warm grey wall (S ~ 0.15, hue constant) with luminance noise at full size and a saturated red patch.
 
@@ -277,6 +278,7 @@ def test_the_rgb_route_keeps_an_edge():
     assert ((lifted - truth).abs().amax(1)[0] * 255).median(0).values.max() <= 3.0
 
 
+@pytest.mark.slow
 def test_back_projection_brings_the_shrunk_result_closer_to_the_working_size_output():
     """A random turn at each working-size pixel of a colourful photo, lifted 8x and shrunk back as the source was:
     one round of back-projection lowers the mean gap (measured 5.32 -> 3.65 degrees), a strength still applies to
@@ -291,7 +293,7 @@ def test_back_projection_brings_the_shrunk_result_closer_to_the_working_size_out
         back = rgb_to_hsv(shrink(lift_hue(source, small, output, back_projections=rounds), SMALL))
         gaps.append(circular(back[:, 0], want[:, 0]).abs()[want[:, 1] >= 0.2].mean().item() * 360)
     assert gaps[1] <= 0.8 * gaps[0]
-    from huenet.blend import blend_hue
+    from huenet.paint.blend import blend_hue
 
     projected = lift_hue(source, small, output, back_projections=1)
     half = lift_hue(source, small, output, back_projections=1, strength=0.5)
@@ -314,6 +316,7 @@ def test_a_batch_is_lifted_image_by_image():
     assert torch.allclose(both[1:], lift_hue(source[1:], small[1:], output[1:]), atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lift", [lift_hue, lift_rgb])
 def test_memory_growth_stays_under_a_tenth_of_a_gib_per_megapixel(lift):
     """A 1500 x 1400 (2.1 MP) lift in a fresh process: the peak resident memory grows by about the output
@@ -321,7 +324,7 @@ def test_memory_growth_stays_under_a_tenth_of_a_gib_per_megapixel(lift):
     script = textwrap.dedent(f"""
         import resource, torch
         torch.set_num_threads(1)
-        from huenet.upsample import {lift.__name__} as lift, shrink
+        from huenet.paint.upsample import {lift.__name__} as lift, shrink
         source = torch.rand(1, 3, 1500, 1400)
         small = shrink(source, 128)
         output = small.flip(1).contiguous()
@@ -389,7 +392,7 @@ def test_shrink_of_an_8_bit_image_is_the_float_shrink_rounded():
 def test_strength_moves_the_hue_part_of_the_way():
     """Strength 0 is the source; 0.5 is half of the shift, the shorter way (blend_hue of the full lift); a map
     blends per pixel."""
-    from huenet.blend import blend_hue
+    from huenet.paint.blend import blend_hue
 
     source = colourful(128)
     small = shrink(source, 32)

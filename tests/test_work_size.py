@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from huenet.api import DEFAULT_WORK_SIZE
-from huenet.work_size import pick_work_size
+from huenet.paint.api import DEFAULT_WORK_SIZE
+from huenet.paint.work_size import pick_work_size
 
 ROOT = Path(__file__).resolve().parents[1]
 

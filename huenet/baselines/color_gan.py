@@ -69,10 +69,11 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from huenet.checks import check_rgb, target_colors
-from huenet.color import hsv_to_rgb
-from huenet.loop import config_from_dict, defining, not_defining, run_identity, train_resumably
-from huenet.models import load_network, save_network
+from huenet.core.checks import check_int, check_rgb, target_colors
+from huenet.core.color import hsv_to_rgb
+from huenet.nets.hue_net import load_network, save_network
+from huenet.training.loop import defining, not_defining, run_identity, train_resumably
+from huenet.training.params import config_from_dict
 
 if TYPE_CHECKING:  # huenet.data.pairs pulls in torchvision's datasets (through the cache); only training needs it
     from huenet.data.pairs import PairDataset
@@ -141,9 +142,7 @@ class ColorGANConfig:
     def __post_init__(self) -> None:
         for name in ("noise_dim", "gen_width", "gen_layers", "crop_size", "batch_size", "steps", "n_critic",
                      "checkpoint_every"):
-            value, least = getattr(self, name), 0 if name == "steps" else 1
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+            check_int(getattr(self, name), name, 0 if name == "steps" else 1)
         for name in ("critic_widths", "critic_fc"):
             value = getattr(self, name)
             if not value or any(not isinstance(v, int) or v < 1 for v in value):
@@ -284,8 +283,8 @@ def reconstruction_loss(generator: ColorGenerator, image: Tensor, output: Tensor
 # ------------------------------------------------------------------ training
 
 
-class _Run:
-    """Networks, optimisers and the two update steps of one training run."""
+class ColorGANRun:
+    """Networks, optimisers and the two update steps of one colour-GAN training run."""
 
     def __init__(self, config: ColorGANConfig) -> None:
         c = self.config = config
@@ -303,7 +302,8 @@ class _Run:
     def state(self) -> dict:
         return {"step": self.step, "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state()}
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
 
     def load(self, state: dict) -> None:
         self.step = state["step"]
@@ -313,6 +313,11 @@ class _Run:
         self.opt_d.load_state_dict(state["opt_d"])
         self.rng.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
+        # The noise and the penalty's weights come from self.rng on the CPU, so no step draws from the CUDA
+        # generators today; restored anyway, as Hue-Net's run does, so that a resumed run on a GPU continues every
+        # stream an uninterrupted one would. A checkpoint written before they were saved has no entry.
+        if state.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
 
     def train_step(self, batches: Iterator[tuple[Tensor, Tensor]]) -> dict[str, float]:
         """``n_critic`` critic steps, then one generator step, each on a fresh (source, real) batch."""
@@ -372,7 +377,7 @@ def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str |
 
     The folder holds ``checkpoint.pt``, ``losses.csv`` (one row per generator step)
     and, at the end, ``generator.pt`` (weights + config); a checkpoint there from
-    the same run is resumed (:mod:`huenet.loop`).
+    the same run is resumed (:mod:`huenet.training.loop`).
 
     Args:
         config: the run's settings; ``config.crop_size`` must equal ``dataset.crop_size``.
@@ -393,7 +398,7 @@ def train_color_gan(config: ColorGANConfig, dataset: PairDataset, out_dir: str |
         raise ValueError(f"dataset crops are {dataset.crop_size} px but config.crop_size is {config.crop_size}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    run = _Run(config)
+    run = ColorGANRun(config)
     per_step = config.n_critic + 1  # batches a generator step consumes
 
     def rgb_batches(step: int) -> Iterator[tuple[Tensor, Tensor]]:

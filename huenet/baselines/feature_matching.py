@@ -94,8 +94,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from huenet.checks import check_rgb, target_colors
-from huenet.color import mean_color
+from huenet.core.checks import check_int, check_rgb, target_colors
+from huenet.core.color import mean_color
 from huenet.nets.efficientnet_lite0 import EfficientNetLite0Blocks, load_pretrained
 
 __all__ = [
@@ -383,8 +383,7 @@ def _objective(
 
 def _check_options(steps: int, lr: float, octaves: int, parametrization: str, optimizer: str, schedule: str,
                    variance_scale: float) -> None:
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    check_int(steps, "steps", 0)
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
     if not isinstance(octaves, int) or octaves < 1:
@@ -428,7 +427,7 @@ def feature_matching(
         source: ``(B, 3, H, W)`` RGB in [0, 1], any size; ``I_0`` and the start point.
             The images of a batch are optimised together but independently
             (the loss is a sum of per-image terms).
-        target_color: ``(B, 3)``, ``(1, 3)`` or ``(3,)`` RGB in [0, 1] (e.g. ``huenet.color.parse_color('#3366cc')``).
+        target_color: ``(B, 3)``, ``(1, 3)`` or ``(3,)`` RGB in [0, 1] (e.g. ``parse_color('#3366cc')``).
         steps: optimiser steps (L-BFGS: loss evaluations).
         lr: Adam's learning rate, in pixel units (``clip``) or logits (``logit``).
         layers: feature layers (default ``DEFAULT_LAYERS[network]``).

@@ -7,7 +7,7 @@ Hue lives on a circle, so plain quantile (CDF) matching depends on where the
 circle is cut open. The cut used here is the optimal one for Wasserstein-1:
 with ``K`` hard bins, ``D_k = F_src(b_k) - F_tar(b_k)`` the CDF difference at
 bin boundary ``b_k = (k + 1) / K``, the circle is cut at a boundary where
-``D_k`` equals its median (``huenet.losses.cyclic_w1`` computes the distance
+``D_k`` equals its median (``huenet.core.losses.cyclic_w1`` computes the distance
 with the same median). Measured from that point, both CDFs are shifted by
 the same constant as ``D - median(D)``, so the 1D W1 of the unrolled histograms
 equals the circular W1, and the monotone (quantile) map of the unrolled line
@@ -21,7 +21,7 @@ On the unrolled circle each histogram is read as a piecewise-uniform density
 is continuous and non-decreasing and does not snap hues to bin centres; the
 result is wrapped back by adding the cut and taking it mod 1.
 
-Grey pixels (S = 0) have hue 0 by convention (``huenet.color``), are counted
+Grey pixels (S = 0) have hue 0 by convention (``huenet.core.color``), are counted
 in the source histogram like every other pixel, get a new hue like every other
 pixel, and stay grey in RGB. This is the convention the 8-bit metrics use too.
 """
@@ -31,8 +31,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from huenet.checks import check_source_target
-from huenet.color import hsv_to_rgb, rgb_to_hsv
+from huenet.core.checks import check_source_target
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
 
 __all__ = ["hue_histogram_matching", "match_cyclic"]
 

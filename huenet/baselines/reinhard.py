@@ -38,7 +38,7 @@ import math
 import torch
 from torch import Tensor
 
-from huenet.checks import check_images, check_source_target
+from huenet.core.checks import check_images, check_source_target
 
 __all__ = ["reinhard", "rgb_to_lab", "lab_to_rgb", "match_moments", "RGB_TO_LMS", "LOG_LMS_TO_LAB"]
 

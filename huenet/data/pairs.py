@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from huenet.color import hsv_to_rgb, rgb_to_hsv
+from huenet.core.color import hsv_to_rgb, rgb_to_hsv
 from huenet.data.cache import ImageCache
 from huenet.data.split import Split
 

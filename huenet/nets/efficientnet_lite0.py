@@ -10,7 +10,7 @@ parameter names.
 Two ways to run it:
 
 * :class:`FeatureExtractor`: pooled penultimate features ``(B, 1280)`` of
-  images resized to 224 px, for ``huenet.metrics.realism_fd``; channels-last
+  images resized to 224 px, for ``huenet.eval.metrics.realism_fd``; channels-last
   by default (about 1.5x faster on CPU, features equal to ~1e-5,
   ``benchmarks/bench_pooled_features.py``).
 * :class:`EfficientNetLite0Blocks`: the outputs of chosen MBConv blocks of a
@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from huenet.checks import check_unit_images
+from huenet.core.checks import check_unit_images
 
 __all__ = ["EfficientNetLite0", "load_pretrained", "normalize", "FeatureExtractor", "EfficientNetLite0Blocks"]
 
@@ -152,7 +152,7 @@ def load_pretrained() -> EfficientNetLite0:
 
 
 class FeatureExtractor:
-    """Pooled penultimate EfficientNet-Lite0 features of RGB images, for ``huenet.metrics.realism_fd``.
+    """Pooled penultimate EfficientNet-Lite0 features of RGB images, for ``huenet.eval.metrics.realism_fd``.
 
     Images are resized to 224 x 224 (bilinear with antialiasing; the aspect
     ratio is not kept, Table 1 images are square) and normalised

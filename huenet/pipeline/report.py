@@ -1,0 +1,414 @@
+"""Table 1's report: the paper's table as data, ``reports/table1.md`` and ``.json``, the claims checked.
+
+Everything here reads what :mod:`huenet.eval.evaluate` computed: :func:`~huenet.eval.evaluate.score`'s per-pair values
+or a *report*, the ``reports/table1.json`` shape (:func:`table1_report`: :func:`~huenet.eval.evaluate.summarise`'s
+summary of all the pairs, plus ``"feature_matching_subset"``, the summary of feature matching's prefix of them).
+Nothing here draws (Figure 6 is :func:`huenet.pipeline.figures.figure6`), so ``huenet readme``, which
+rewrites the README's results block from ``reports/table1.json``, needs only the base dependencies.
+
+>>> format_ci({"mean": 0.0542, "ci95": [0.0528, 0.0556]})
+'0.054 [0.053, 0.056]'
+>>> print(markdown_table(["method", "pairs"], [["huenet", 1000]]))
+| method | pairs |
+| :--- | ---: |
+| huenet | 1000 |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "TITLES", "format_ci", "markdown_table", "headline",
+    "table1_report", "summary_table", "seven_pairs", "closer_to_target", "mi_ties_to_source", "beats_reinhard_on_emd",
+    "paper_tar_src_is_non_cyclic", "not_a_colour_map", "COLUMNS", "README_COLUMNS", "format_kid", "claims",
+    "source_vs_target", "method_means", "table1_markdown", "write_table1",
+    "readme_block", "readme_results", "update_readme", "main",
+]
+
+PAPER_CITATION = (
+    "Avi-Aharon, Arbelle and Riklin Raviv, 'Hue-Net: Intensity-based Image-to-Image Translation with "
+    "Differentiable Histogram Loss Functions', arXiv:1912.06044, Table 1 (Figure 6's seven pairs)"
+)
+# The paper's Table 1 as printed, column by column (its seven pairs in order): EMD TAR-SRC, EMD TAR-OUT,
+# relative MI SRC-TAR, SRC-OUT, and SRC-OUT of the model trained without the MI loss.
+PAPER_TABLE1 = {
+    "emd_tar_src": (0.175, 0.184, 0.173, 0.186, 0.482, 0.221, 0.290),
+    "emd_tar_out": (0.080, 0.131, 0.139, 0.053, 0.081, 0.088, 0.216),
+    "rel_mi_src_tar": (0.029, 0.039, 0.069, 0.055, 0.034, 0.070, 0.036),
+    "rel_mi_src_out": (0.210, 0.460, 0.255, 0.304, 0.144, 0.263, 0.180),
+    "rel_mi_src_out_no_mi": (0.111, 0.112, 0.118, 0.094, 0.046, 0.127, 0.095),
+}
+PAPER_MEANS = {column: float(np.round(np.mean(values), 3)) for column, values in PAPER_TABLE1.items()}
+TITLES = {"emd_tar_src": "EMD TAR-SRC", "emd_tar_out": "EMD TAR-OUT", "rel_mi_src_tar": "rel. MI SRC-TAR",
+          "rel_mi_src_out": "rel. MI SRC-OUT", "rel_mi_src_out_no_mi": "rel. MI SRC-OUT w/o MI loss"}
+"""Flat column titles of the paper's Table 1 columns."""
+
+README_START = "<!-- results: written by `huenet readme` from reports/table1.json; do not edit -->"
+README_END = "<!-- end of results -->"
+
+
+def format_ci(entry: Mapping) -> str:
+    """A summary entry ``{"mean", "ci95"}`` as ``mean [low, high]``, three decimals."""
+    return f"{entry['mean']:.3f} [{entry['ci95'][0]:.3f}, {entry['ci95'][1]:.3f}]"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A Markdown table: the first column left-aligned (names), the others right-aligned (numbers)."""
+    lines = [header, [":---"] + ["---:"] * (len(header) - 1), *rows]
+    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
+
+
+def headline(summary: Mapping) -> dict:
+    """The flat numbers per method that DVC shows as metrics: EMD (cyclic), relative MI, grey SSIM, RGB-uv
+    Hellinger, edge SSIM, coarse context dependence, and the realism FD and KID."""
+    def flat(entry: Mapping) -> dict:
+        realism = {"fd": entry["realism_fd"], "kid": entry["realism_kid"]["mean"]} if "realism_fd" in entry else {}
+        return {"emd": entry["emd_tar_out"]["mean"], "mi": entry["rel_mi_src_out"]["mean"],
+                "ssim": entry["ssim"]["mean"], "rgbuv": entry["rgbuv_out_tar"]["mean"],
+                "edge_ssim": entry["edge_ssim"]["mean"], "context": entry["context"]["mean"], **realism}
+
+    return {name: flat(entry) for name, entry in summary["methods"].items()}
+
+
+def table1_report(summary: Mapping, subset: Mapping) -> dict:
+    """``reports/table1.json``: the summary of all the pairs and, apart, of feature matching's prefix of them."""
+    return dict(summary) | {"feature_matching_subset": subset}
+
+
+# Table 1's columns: key of a method's summary entry -> title. The README shows the short list.
+COLUMNS = {"emd_tar_out": "EMD TAR-OUT", "emd_tar_out_linear": "EMD TAR-OUT (non-cyclic)",
+           "rel_mi_src_out": "rel. MI SRC-OUT", "ssim": "grey SSIM SRC-OUT", "edge_ssim": "edge SSIM SRC-OUT",
+           "rgbuv_out_tar": "RGB-uv Hellinger OUT-TAR", "context": "context dependence (4 x 4)",
+           "realism_kid": "KID x 1000 (EffNet-Lite0)", "realism_fd": "FD (EffNet-Lite0)"}
+README_COLUMNS = ("emd_tar_out", "rel_mi_src_out", "ssim", "edge_ssim", "rgbuv_out_tar", "context", "realism_kid")
+
+
+def format_kid(entry: Mapping) -> str:
+    """KID x 1000, mean +- the standard deviation over its subsets.
+
+    >>> format_kid({"mean": 0.01234, "std": 0.00101})
+    '12.3 ± 1.0'
+    """
+    return f"{1000 * entry['mean']:.1f} ± {1000 * entry['std']:.1f}"
+
+
+def _cell(entry: Mapping, key: str) -> str:
+    if key not in entry:
+        return ""
+    value = entry[key]
+    if key == "realism_fd":
+        return f"{value:.1f}"
+    if key == "realism_kid":
+        return format_kid(value)
+    text = format_ci(value) if value["mean"] is not None else "undefined"
+    return f"{text} ({value['defined']} defined)" if "defined" in value else text
+
+
+def summary_table(summary: Mapping, columns: Sequence[str] = tuple(COLUMNS)) -> str:
+    """One row per method: its pairs, mean [95% CI] of each metric, the realism distances (Markdown)."""
+    header = ["method", "pairs", *(COLUMNS[key] for key in columns)]
+    rows = [[name, entry["pairs"], *(_cell(entry, key) for key in columns)]
+            for name, entry in summary["methods"].items()]
+    return markdown_table(header, rows)
+
+
+def seven_pairs(scores: Mapping, full: str = "huenet", no_mi: str = "huenet-no-mi") -> str:
+    """The paper's seven rows beside our first seven pairs, then both means, as two Markdown tables.
+
+    ``scores`` is :func:`huenet.eval.evaluate.score`'s output with the methods ``full`` and ``no_mi``. Values are
+    rounded to three decimals, as the paper prints them; our means are of the unrounded values.
+    """
+    rows = len(PAPER_TABLE1["emd_tar_src"])
+    ours = {"emd_tar_src": scores["emd_tar_src"], "emd_tar_out": scores["methods"][full]["emd_tar_out"],
+            "rel_mi_src_tar": scores["rel_mi_src_tar"], "rel_mi_src_out": scores["methods"][full]["rel_mi_src_out"],
+            "rel_mi_src_out_no_mi": scores["methods"][no_mi]["rel_mi_src_out"]}
+    ours = {column: np.asarray(values, dtype=np.float64)[:rows] for column, values in ours.items()}
+
+    def cell(values: Sequence[float], i: int) -> str:
+        return f"{np.round(values[i], 3):.3f}" if i < len(values) else ""
+
+    header = ["pair"] + [f"{who} {TITLES[column]}" for column in TITLES for who in ("paper", "ours")]
+    table = [[i + 1] + [cell(values[column], i) for column in TITLES for values in (PAPER_TABLE1, ours)]
+             for i in range(rows)]
+    means = [[TITLES[column], f"{PAPER_MEANS[column]:.3f}", f"{np.round(ours[column].mean(), 3):.3f}"]
+             for column in TITLES]
+    return (markdown_table(header, table) + "\n\n"
+            + markdown_table(["", "paper", f"ours ({len(ours['emd_tar_src'])} pairs)"], means))
+
+
+def _below(low: Mapping, high: Mapping) -> bool:
+    """Whether the 95% interval of summary entry ``low`` lies wholly below that of ``high``."""
+    return low["ci95"][1] < high["ci95"][0]
+
+
+VERDICTS = ("Supported", "Mixed", "Not supported")
+
+
+def verdict(per_seed: Sequence[bool], overall: bool) -> str:
+    """A claim's verdict from its test on each training seed and on the seed-aware interval.
+
+    Supported: it holds for every seed and the interval over seeds and pairs excludes the alternative. Not
+    supported: it holds for no seed and not for the interval. Mixed: anything between, the seeds disagree or
+    chance over seeds could undo it.
+
+    >>> verdict([True, True, True], True), verdict([True, False, True], False), verdict([False], False)
+    ('Supported', 'Mixed', 'Not supported')
+    """
+    if all(per_seed) and overall:
+        return VERDICTS[0]
+    if not any(per_seed) and not overall:
+        return VERDICTS[2]
+    return VERDICTS[1]
+
+
+def seed_entries(report: Mapping, row: str = "huenet") -> list[Mapping]:
+    """Each training seed's own entry of ``row`` (pairs resampled only); the row itself when it has one seed."""
+    runs = (report.get("seed_runs") or {}).get(row)
+    return list(runs.values()) if runs else [report["methods"][row]]
+
+
+def _claim(report: Mapping, holds: Callable[[Mapping], bool], overall: Callable[[Mapping], bool] | None = None,
+           row: str = "huenet") -> str:
+    """``holds(entry)`` on each seed's entry of ``row`` and ``overall`` (default: ``holds``) on its seed-aware
+    entry, as a verdict."""
+    return verdict([holds(e) for e in seed_entries(report, row)], (overall or holds)(report["methods"][row]))
+
+
+def _seeds_holding(report: Mapping, holds: Callable[[Mapping], bool], row: str = "huenet") -> str:
+    entries = seed_entries(report, row)
+    return f"{sum(holds(e) for e in entries)} of {len(entries)} seeds"
+
+
+def _closer(report: Mapping) -> Callable[[Mapping], bool]:
+    return lambda e: _below(e["emd_tar_out"], report["emd_tar_src"])
+
+
+def _more_mi(report: Mapping) -> Callable[[Mapping], bool]:
+    return lambda e: _below(report["methods"]["huenet-no-mi"]["rel_mi_src_out"], e["rel_mi_src_out"])
+
+
+def _mean_below_reinhard(report: Mapping) -> Callable[[Mapping], bool]:
+    return lambda e: e["emd_tar_out"]["mean"] < report["methods"]["reinhard"]["emd_tar_out"]["mean"]
+
+
+def _below_reinhard(report: Mapping) -> Callable[[Mapping], bool]:
+    return lambda e: _below(e["emd_tar_out"], report["methods"]["reinhard"]["emd_tar_out"])
+
+
+def _context_above_colour_maps(report: Mapping) -> Callable[[Mapping], bool]:
+    methods = report["methods"]
+    return lambda e: e["context"]["mean"] is not None and all(
+        methods[k]["context"]["mean"] is not None and _below(methods[k]["context"], e["context"])
+        for k in ("reinhard", "histmatch"))
+
+
+def closer_to_target(report: Mapping) -> str:
+    """Claim 1: Hue-Net's EMD TAR-OUT interval lies wholly below the sources' EMD TAR-SRC interval."""
+    return _claim(report, _closer(report))
+
+
+def mi_ties_to_source(report: Mapping) -> str:
+    """Claim 2: relative MI SRC-OUT with the MI loss has its interval wholly above the one without it."""
+    return _claim(report, _more_mi(report))
+
+
+def beats_reinhard_on_emd(report: Mapping) -> str:
+    """Claim 3, on the paper's measure: each seed's mean EMD TAR-OUT is below Reinhard's, and the interval over
+    seeds and pairs lies wholly below Reinhard's interval."""
+    return _claim(report, _mean_below_reinhard(report), _below_reinhard(report))
+
+
+def not_a_colour_map(report: Mapping) -> str:
+    """Beyond the paper (its section 3): Hue-Net's coarse context dependence has its interval wholly above both
+    colour maps' (Reinhard, hue histogram matching): what it paints is not one colour -> hue map of the source."""
+    return _claim(report, _context_above_colour_maps(report))
+
+
+def paper_tar_src_is_non_cyclic(report: Mapping) -> bool:
+    """Whether the paper's mean EMD TAR-SRC is nearer our non-cyclic W1 of the pairs than our cyclic one.
+
+    The paper does not say which W1 it prints; the nearer one is the likelier reading.
+    """
+    paper = PAPER_MEANS["emd_tar_src"]
+    return abs(paper - report["emd_tar_src_linear"]["mean"]) < abs(paper - report["emd_tar_src"]["mean"])
+
+
+def seeds_sentence(report: Mapping, row: str = "huenet") -> str:
+    """How a row's numbers come from its training seeds, for the text beside the tables."""
+    entries = seed_entries(report, row)
+    if len(entries) < 2:
+        return "Hue-Net is one training seed: its intervals resample pairs only."
+    means = ", ".join(f"{e['emd_tar_out']['mean']:.3f}" for e in entries)
+    return (f"Hue-Net is the mean of {len(entries)} training seeds (EMD TAR-OUT {means}), its intervals resampling "
+            "seeds and pairs; the other learned rows are one seed each.")
+
+
+def claims(report: Mapping) -> str:
+    """The paper's three claims checked on a report (the ``reports/table1.json`` shape), and the systems of
+    Soiffer & Zhang beside them: a numbered Markdown list. Each verdict is :func:`verdict`'s, over Hue-Net's
+    training seeds."""
+    methods, subset = report["methods"], report["feature_matching_subset"]
+    hue_net, no_mi, reinhard, gan = (methods[k] for k in ("huenet", "huenet-no-mi", "reinhard", "color-gan"))
+    fm, hue_net_k = subset["methods"]["feature-matching"], subset["methods"]["huenet"]
+    paper = PAPER_MEANS
+    source, output = report["emd_tar_src"]["mean"], hue_net["emd_tar_out"]["mean"]
+    nearer = ("non-cyclic", report["emd_tar_src_linear"]["mean"]) if paper_tar_src_is_non_cyclic(report) \
+        else ("cyclic", source)
+
+    def mean(entry: Mapping, key: str) -> str:
+        return f"{entry[key]['mean']:.3f}"
+
+    items = [
+        f"**Closer to the target.** {closer_to_target(report)} ({_seeds_holding(report, _closer(report))}): EMD "
+        f"TAR-OUT {format_ci(hue_net['emd_tar_out'])} against TAR-SRC {format_ci(report['emd_tar_src'])}, a ratio "
+        f"of {output / source:.2f} (the paper: {paper['emd_tar_out']:.3f} / {paper['emd_tar_src']:.3f} = "
+        f"{paper['emd_tar_out'] / paper['emd_tar_src']:.2f}). Both are the cyclic W1; the paper's TAR-SRC is "
+        f"nearer our {nearer[0]} W1 of the same pairs, {nearer[1]:.3f}.",
+        f"**The MI loss ties the output to the source.** {mi_ties_to_source(report)} "
+        f"({_seeds_holding(report, _more_mi(report))}): relative MI SRC-OUT {format_ci(hue_net['rel_mi_src_out'])} "
+        f"with the MI loss, {format_ci(no_mi['rel_mi_src_out'])} without (the paper: {paper['rel_mi_src_out']:.3f} "
+        f"against {paper['rel_mi_src_out_no_mi']:.3f}).",
+        f"**Hue-Net beats Reinhard.** On hue EMD to the target, {beats_reinhard_on_emd(report)}: the mean is below "
+        f"Reinhard's for {_seeds_holding(report, _mean_below_reinhard(report))}, "
+        f"{format_ci(hue_net['emd_tar_out'])} over seeds and pairs against {format_ci(reinhard['emd_tar_out'])} "
+        f"(the intervals {'are apart' if _below_reinhard(report)(hue_net) else 'overlap'}); on relative MI with the "
+        f"source {mean(hue_net, 'rel_mi_src_out')} against {mean(reinhard, 'rel_mi_src_out')}; on grey SSIM "
+        f"{mean(hue_net, 'ssim')} against {mean(reinhard, 'ssim')} (Hue-Net keeps the source's V). Hue histogram "
+        f"matching, which optimises the EMD column directly, reaches {mean(methods['histmatch'], 'emd_tar_out')}: "
+        "the lower bound.",
+        f"**Beyond the paper: Soiffer & Zhang's systems** aim at the target's mean colour, not its hue histogram. "
+        f"On the first {subset['pairs']} pairs feature matching reaches EMD {mean(fm, 'emd_tar_out')} (Hue-Net "
+        f"{mean(hue_net_k, 'emd_tar_out')}), grey SSIM {mean(fm, 'ssim')} (Hue-Net {mean(hue_net_k, 'ssim')}) and "
+        f"KID x 1000 {format_kid(fm['realism_kid'])} (Hue-Net {format_kid(hue_net_k['realism_kid'])}, the untouched "
+        f"sources {format_kid(subset['realism_sources']['realism_kid'])}). On all {report['pairs']} pairs the colour "
+        f"GAN reaches EMD {mean(gan, 'emd_tar_out')}, grey SSIM {mean(gan, 'ssim')} and KID x 1000 "
+        f"{format_kid(gan['realism_kid'])} (Hue-Net {format_kid(hue_net['realism_kid'])}).",
+        f"**Beyond the paper: the painting is not a colour map** (section 3: the insect painted apart from the "
+        f"petals). {not_a_colour_map(report)} ({_seeds_holding(report, _context_above_colour_maps(report))}): the "
+        f"share of the output's hue variance that no map of the source colour explains, at the 4 x 4 scale, is "
+        f"{_cell(hue_net, 'context')} for Hue-Net against {_cell(reinhard, 'context')} for Reinhard and "
+        f"{_cell(methods['histmatch'], 'context')} for hue histogram matching, two colour maps by construction "
+        f"(without the MI loss: {_cell(no_mi, 'context')}).",
+    ]
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+
+
+def source_vs_target(report: Mapping) -> str:
+    """One sentence: how far the targets' hues are from the sources', before any method."""
+    return (f"Source vs target: EMD TAR-SRC {format_ci(report['emd_tar_src'])} (cyclic W1) and "
+            f"{format_ci(report['emd_tar_src_linear'])} (non-cyclic W1, hue cut at red; the paper: "
+            f"{PAPER_MEANS['emd_tar_src']:.3f}), relative MI SRC-TAR {format_ci(report['rel_mi_src_tar'])} "
+            f"(the paper: {PAPER_MEANS['rel_mi_src_tar']:.3f}).")
+
+
+def method_means(report: Mapping) -> str:
+    """Every method's means over all the pairs, then over feature matching's prefix of them (Markdown)."""
+    subset = report["feature_matching_subset"]
+    return "\n\n".join([
+        f"{source_vs_target(report)} EMD TAR-OUT is the cyclic W1, as in the claims; the non-cyclic column is for "
+        "comparison with the paper's printed numbers. The realism distances are to real training images, not "
+        "the sources; the untouched sources score FD "
+        f"{report['realism_sources']['realism_fd']:.1f} and KID x 1000 "
+        f"{format_kid(report['realism_sources']['realism_kid'])}. RGB-uv Hellinger SRC-TAR: "
+        f"{format_ci(report['rgbuv_src_tar'])}. Context dependence is undefined for a pair whose output is nearly "
+        "one hue; its count of defined pairs is shown where some are not.",
+        summary_table(report),
+        f"Feature matching (Soiffer & Zhang 2018, 3.1) optimises every image, so its row is scored on the first "
+        f"{subset['pairs']} of the pairs (`pairs` column). Every method on those {subset['pairs']} pairs, the realism "
+        f"distances at equal sample size (untouched sources: FD {subset['realism_sources']['realism_fd']:.1f}); "
+        "EMD TAR-SRC "
+        f"{format_ci(subset['emd_tar_src'])}:",
+        summary_table(subset),
+    ])
+
+
+def table1_markdown(report: Mapping, scores: Mapping, *, crop_size: int) -> str:
+    """``reports/table1.md``: the means, the seven pairs beside the paper's, the claims checked.
+
+    Args:
+        report: :func:`table1_report`'s dict.
+        scores: :func:`huenet.eval.evaluate.score`'s per-pair values of all the pairs.
+        crop_size: the pairs' side in pixels.
+    """
+    return "\n\n".join([
+        "# Table 1, reproduced",
+        f"Generated by `notebooks/05-table1.ipynb` (`dvc repro`). {report['pairs']} fixed-seed test pairs at "
+        f"{crop_size} px; mean [bootstrap 95% CI]. Realism is a Frechet distance (FD) and a kernel "
+        f"distance (KID, mean ± standard deviation over {report['kid_subsets'][0]} subsets of at most "
+        f"{report['kid_subsets'][1]} images) on EfficientNet-Lite0 features to real training images, **not "
+        "comparable to published FID or KID**. How each metric follows the published one it is named after: "
+        "[docs/metrics.md](../docs/metrics.md).",
+        method_means(report),
+        "## Hue-Net's training seeds, each on its own",
+        seeds_sentence(report) + " Each seed's row below resamples pairs only.",
+        summary_table({"methods": dict((report.get("seed_runs") or {}).get("huenet")
+                                       or {"huenet": report["methods"]["huenet"]})}),
+        f"## Seven pairs, beside the paper's ({PAPER_CITATION})",
+        seven_pairs(scores),
+        "## The paper's claims, checked",
+        claims(report),
+    ]) + "\n"
+
+
+def write_table1(report_dir: str | os.PathLike, report: Mapping, scores: Mapping, *, crop_size: int) -> None:
+    """Write ``table1.json``, ``table1.md`` and ``metrics/table1.json`` (:func:`headline`) into ``report_dir``."""
+    report_dir = Path(report_dir)
+    (report_dir / "metrics").mkdir(parents=True, exist_ok=True)
+    (report_dir / "table1.json").write_text(json.dumps(report, indent=1) + "\n")
+    (report_dir / "metrics" / "table1.json").write_text(json.dumps(headline(report), indent=1) + "\n")
+    (report_dir / "table1.md").write_text(table1_markdown(report, scores, crop_size=crop_size))
+
+
+def readme_block(report: Mapping) -> str:
+    """The README's results, between its markers: the means of every method, the claims, Figure 6."""
+    return "\n\n".join([
+        README_START,
+        f"From the committed run of the pipeline: {report['pairs']} fixed-seed test pairs, mean [bootstrap 95% CI] "
+        "([reports/table1.md](reports/table1.md), written by notebook 05, also has the seven pairs beside the "
+        f"paper's and every method on feature matching's pairs). {source_vs_target(report)} "
+        f"{seeds_sentence(report)}",
+        summary_table(report, README_COLUMNS),
+        "Notebook 05's reading of the paper's claims, from these numbers:",
+        claims(report),
+        "![Figure 6, reproduced](reports/figures/figure6.png)",
+        README_END,
+    ])
+
+
+def _split_readme(text: str) -> tuple[str, str, str]:
+    """README text -> (before the block, the block with its markers, after it)."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no results block: {README_START!r} ... {README_END!r}")
+    end += len(README_END)
+    return text[:start], text[start:end], text[end:]
+
+
+def readme_results(readme: str) -> str:
+    """The results block of the README's text, markers included."""
+    return _split_readme(readme)[1]
+
+
+def update_readme(readme: str | os.PathLike = "README.md", report: str | os.PathLike = "reports/table1.json") -> bool:
+    """Rewrite the README's results block from ``report`` (``reports/table1.json``); True if it changed."""
+    text = Path(readme).read_text()
+    before, block, after = _split_readme(text)
+    new = readme_block(json.loads(Path(report).read_text()))
+    Path(readme).write_text(before + new + after)
+    return new != block
+
+
+def main(argv: Sequence[str]) -> int:
+    """``huenet readme``: rewrite README.md's results block from reports/table1.json."""
+    if argv:
+        print("usage: huenet readme   (from the repository root)", file=sys.stderr)
+        return 2
+    print("README.md: results " + ("rewritten" if update_readme() else "unchanged"))
+    return 0
