@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -40,8 +41,12 @@ def test_the_lock_pins_every_package_and_the_torch_of_the_committed_results() ->
 def test_the_wheel_pins_nothing_and_installs_beside_the_torch_already_there(tmp_path: Path) -> None:
     """Built, its metadata holds lower bounds only; installed with no index into a new environment that sees this
     one's packages (so torch is not downloaded again), it imports the core from itself."""
+    source = tmp_path / "source"  # built from a copy: setuptools writes build/ beside the sources
+    shutil.copytree(ROOT / "huenet", source / "huenet", ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+                    str(tmp_path), str(source)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("huenet-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         metadata = email.message_from_bytes(archive.read(next(n for n in archive.namelist()
