@@ -75,8 +75,9 @@ print(json.dumps(out))
 
 def tiny_runs(package_root: Path, train_module: str) -> dict[str, list[str]]:
     """``{stage: [weights digest, recorded code digest]}`` of the tiny runs, with the package in ``package_root``."""
-    done = subprocess.run([sys.executable, "-c", _TINY.format(train=train_module)], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(package_root), "PATH": "/usr/bin:/bin"}, cwd=Path.cwd())
+    # -P: the package in package_root, not the one in the working directory, is the one imported
+    done = subprocess.run([sys.executable, "-P", "-c", _TINY.format(train=train_module)], capture_output=True,
+                          text=True, env={"PYTHONPATH": str(package_root), "PATH": "/usr/bin:/bin"}, cwd=Path.cwd())
     if done.returncode != 0:
         raise RuntimeError(f"the tiny run with {package_root} failed: {done.stderr.strip().splitlines()[-1]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
