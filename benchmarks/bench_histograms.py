@@ -132,12 +132,12 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
                 p = kornia.enhance.histogram(y, centres, bandwidth)
             else:
                 p = soft_histogram(y, bins, cyclic=True, kernel_width_ratio=r, impl=impl)
-            return emd_loss(p, target, cyclic=True).sum()
+            return emd_loss(p, target, cyclic=True, reduction="sum")
         if impl == "kornia":
             joint = kornia.enhance.histogram2d(source, y, centres, bandwidth)
         else:
             joint = joint_histogram(source, y, bins, cyclic=True, kernel_width_ratio=r, impl=impl)
-        return mi_loss(joint).sum()
+        return mi_loss(joint, reduction="sum")
 
     from torch.profiler import ProfilerActivity, profile
 

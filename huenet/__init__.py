@@ -2,7 +2,8 @@
 
 The differentiable core (:mod:`huenet.core`) is re-exported here::
 
-    from huenet import soft_histogram, joint_histogram, emd_loss, mi_loss
+    from huenet import soft_histogram, joint_histogram, emd_loss, mi_loss        # functions
+    from huenet import SoftHistogram, JointHistogram, EMDLoss, MILoss            # and modules
 
 ``huenet.transfer`` paints a photo (:mod:`huenet.paint.api`); it is imported on first use, so that importing the
 package, or any of its modules, runs no photo code.
@@ -14,6 +15,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from huenet.core import (
+    EMDLoss,
+    JointHistogram,
+    MILoss,
+    SoftHistogram,
     cyclic_w1,
     emd_loss,
     hsv_to_rgb,
@@ -27,8 +32,8 @@ from huenet.core import (
 
 __version__ = "0.2.0"
 
-__all__ = ["transfer", "soft_histogram", "joint_histogram", "emd_loss", "mi_loss", "relative_mi", "cyclic_w1",
-           "linear_w1", "rgb_to_hsv", "hsv_to_rgb", "__version__"]
+__all__ = ["transfer", "soft_histogram", "joint_histogram", "SoftHistogram", "JointHistogram", "emd_loss", "mi_loss",
+           "EMDLoss", "MILoss", "relative_mi", "cyclic_w1", "linear_w1", "rgb_to_hsv", "hsv_to_rgb", "__version__"]
 
 if TYPE_CHECKING:
     from huenet.paint.api import transfer

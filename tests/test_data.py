@@ -55,15 +55,16 @@ def to_uint8(hsv: torch.Tensor) -> torch.Tensor:
     return (hsv_to_rgb(hsv[None].double())[0] * 255).round().to(torch.uint8)
 
 
-def locate(crop: torch.Tensor, image: torch.Tensor) -> tuple[int, int, bool]:
-    """Where ``crop`` (3, c, c) sits in ``image`` (3, S, S): (y, x, flipped); fails if nowhere."""
+def locate(crop: torch.Tensor, image: torch.Tensor) -> tuple[int, int, bool, bool]:
+    """Where ``crop`` (3, c, c) sits in ``image`` (3, S, S): (y, x, upside down, left to right); fails if nowhere."""
     c, s = crop.shape[-1], image.shape[-1]
     hits = [
-        (y, x, flip)
+        (y, x, up, across)
         for y in range(s - c + 1)
         for x in range(s - c + 1)
-        for flip in (False, True)
-        if torch.equal(image[:, y : y + c, x : x + c].flip(-1) if flip else image[:, y : y + c, x : x + c], crop)
+        for up in (False, True)
+        for across in (False, True)
+        if torch.equal(image[:, y : y + c, x : x + c].flip([d for d, f in ((-2, up), (-1, across)) if f]), crop)
     ]
     assert len(hits) == 1, f"crop found {len(hits)} times"
     return hits[0]
@@ -178,18 +179,32 @@ def test_items_are_hsv_crops_of_the_right_shape():
         assert batch["source_index"].shape == (4,)
 
 
-def test_train_items_are_random_windows_with_random_flips():
+@pytest.mark.parametrize("flips, axes", [("vertical", (True, False)), ("horizontal", (False, True)),
+                                         ("both", (True, True)), ("none", (False, False))])
+def test_train_items_are_random_windows_with_random_flips(flips: str, axes: tuple[bool, bool]):
     cache = synthetic_cache(n=40)
-    ds = PairDataset(cache, cache.names, crop_size=6, mode="train", seed=0)
+    ds = PairDataset(cache, cache.names, crop_size=6, mode="train", seed=0, flips=flips)
     where = []
     for i in range(len(ds)):
         item = ds[i]
         for key in ("source", "target"):
             where.append(locate(to_uint8(item[key]), cache.images[int(item[f"{key}_index"])]))
-    offsets = {(y, x) for y, x, _ in where}
-    flips = [f for _, _, f in where]
+    offsets = {(y, x) for y, x, _, _ in where}
     assert len(offsets) > 10  # 25 possible offsets, 80 crops
-    assert 0.25 < sum(flips) / len(flips) < 0.75
+    for axis, flipped in enumerate(axes):  # each axis flipped about half the time, or never
+        share = sum(w[2 + axis] for w in where) / len(where)
+        assert 0.25 < share < 0.75 if flipped else share == 0
+    if flips == "both":  # the two axes drawn independently
+        assert 0.25 < sum(w[2] == w[3] for w in where) / len(where) < 0.75
+
+
+def test_the_settings_flip_the_same_crops_of_the_same_pairs():
+    cache = synthetic_cache(n=40)
+    vertical, horizontal = (PairDataset(cache, cache.names, crop_size=6, seed=3, flips=f).batch(range(40))
+                            for f in ("vertical", "horizontal"))
+    assert torch.equal(vertical["source_index"], horizontal["source_index"])
+    flipped = (vertical["source"] != horizontal["source"]).flatten(1).any(1)
+    assert torch.equal(vertical["source"][flipped].flip(-1).flip(-2), horizontal["source"][flipped])
 
 
 def test_eval_items_are_fixed_centre_crops_without_flips():
@@ -201,7 +216,7 @@ def test_eval_items_are_fixed_centre_crops_without_flips():
     assert torch.equal(ds.pairs(), before)
     for i in range(len(ds)):
         item = ds[i]
-        assert locate(to_uint8(item["source"]), cache.images[int(item["source_index"])]) == (2, 2, False)
+        assert locate(to_uint8(item["source"]), cache.images[int(item["source_index"])]) == (2, 2, False, False)
     # 25 pairs over 10 images: every image is a source at least twice before any is one three times.
     counts = torch.bincount(before[:, 0], minlength=10)
     assert counts.min() == 2 and counts.max() == 3
@@ -249,8 +264,8 @@ def test_source_and_target_are_drawn_independently():
     same_flip = same_offset = 0
     for i in range(0, 400, 4):
         item = ds[i]
-        ys, xs, fs = locate(to_uint8(item["source"]), cache.images[int(item["source_index"])])
-        yt, xt, ft = locate(to_uint8(item["target"]), cache.images[int(item["target_index"])])
+        ys, xs, fs, _ = locate(to_uint8(item["source"]), cache.images[int(item["source_index"])])
+        yt, xt, ft, _ = locate(to_uint8(item["target"]), cache.images[int(item["target_index"])])
         same_flip += fs == ft
         same_offset += (ys, xs) == (yt, xt)
     assert 30 < same_flip < 70  # of 100; independent fair coins agree half the time

@@ -99,10 +99,13 @@ def test_gradcheck_joint_histogram(impl, cyclic):
 
 
 def test_band_covers_the_kernel_to_the_tolerance():
+    """The band reaches at least b bins beyond x on either side, so it leaves out at most exp(-r b) per side: below
+    half an ulp of a float32 pixel mass (2^-24), and one bin fewer would not be."""
     for r in (0.5, 1.0, 2.5, 10.0):
         b = band_halfwidth(r)
-        assert math.exp(-r * (b + 0.5)) < 1e-8
-        assert b == 1 or math.exp(-r * (b - 0.5)) >= 1e-8
+        assert math.exp(-r * b) < 2**-24
+        assert b == 1 or math.exp(-r * (b - 1)) >= 2**-24
+    assert band_halfwidth(2.5) == 7  # the training's band: 15 bins
 
 
 # ------------------------------------------------------------ properties

@@ -1,20 +1,32 @@
-"""Histogram losses (paper Eq. 8-18, 26-27).
+"""Histogram losses (paper Eq. 8-18, 26-27), as functions and as ``nn.Module`` s.
 
-All functions take normalised histograms (each row sums to 1) and return one
-value per batch element, ``(B,)``.
+The losses take normalised histograms (each row sums to 1, e.g. from
+:func:`huenet.core.histograms.soft_histogram`) and reduce over the batch as
+``torch.nn`` losses do: ``reduction="mean"`` (the default), ``"sum"`` or
+``"none"`` (one value per batch element, ``(B,)``). The distances
+(``cyclic_w1``, ``linear_w1``, ``relative_mi``) return ``(B,)``.
+
+**Devices, dtypes, determinism.** Pure tensor operations on the histograms'
+device, no host sync; float32 or float64 (half-precision inputs are computed in
+float32, :func:`~huenet.core.histograms.in_float32`). Deterministic on every
+device: nothing here scatters or accumulates atomically. ``cyclic=True`` (hue)
+is the default of every function of the core.
 
 * ``emd_loss``: L2 distance between CDFs (Hou et al., paper Eq. 13), the mean
   over the K bins of the squared CDF difference (``form="squared"``, the
   Cramer distance; its scale does not depend on K) or that mean's square root
   (``form="root"``, Hou et al.'s l2 EMD as the authors' released code computes
-  it). ``reduction="sum"`` sums over the bins instead, the paper's literal
+  it). ``over_bins="sum"`` sums over the bins instead, the paper's literal
   Eq. 13 with the normalisation dropped: K times the mean for the squared
-  form, sqrt(K) times it for the root. The root's gradient does not fade as the histograms meet, which decides
+  form, sqrt(K) times it for the root (``over_bins="sum"``; ``train.config.emd_reduction`` in ``params.yaml``).
+  The root's gradient does not fade as the histograms meet, which decides
   how the loss weighs against the MI term (``reports/calibration.csv``). Its cyclic
   version (Eq. 14-15) follows Werman et al.: cut the circle at each of the K
   bin boundaries, which shifts *both* histograms by the same offset, and keep
   the cheapest cut. Shifting only one of them would make every hue rotation
-  free.
+  free. The paper builds the K cuts as a ``(K, K)`` circulant; the cheapest cut
+  has a closed form in ``O(K)`` instead (see :func:`emd_loss`), and
+  :func:`circulant` stays as the paper's construction, for reference.
 * ``cyclic_w1`` / ``linear_w1``: the exact Wasserstein-1 distance on the hue
   circle / on the interval [0, 1] (hue cut at red), for evaluation.
 * ``relative_mi`` / ``mi_loss``: I(X;Y) / H(X,Y) of a joint histogram
@@ -24,18 +36,31 @@ value per batch element, ``(B,)``.
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from huenet.core.histograms import in_float32
 
-__all__ = ["EMD_FORMS", "EMD_REDUCTIONS", "emd_loss", "cyclic_w1", "linear_w1", "relative_mi", "mi_loss", "circulant"]
+__all__ = ["EMD_FORMS", "EMD_REDUCTIONS", "REDUCTIONS", "emd_loss", "EMDLoss", "mi_loss", "MILoss", "relative_mi",
+           "cyclic_w1", "linear_w1", "circulant"]
 
 
 EMD_FORMS = ("root", "squared")
-EMD_REDUCTIONS = ("mean", "sum")
+EMD_REDUCTIONS = ("mean", "sum")  # over the K bins: over_bins
+REDUCTIONS = ("mean", "sum", "none")  # over the batch, as torch.nn's losses
 # Below this squared distance (CDFs equal to about 1e-6) the root form is flat: its
 # gradient would otherwise be 1 / (2 sqrt(0)) at identical histograms.
 _ROOT_FLOOR = 1e-12
+
+
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    """``(B,)`` per-sample losses reduced over the batch as ``torch.nn`` losses do."""
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
 
 
 def _check_pair(p: Tensor, q: Tensor) -> None:
@@ -52,7 +77,8 @@ def circulant(h: Tensor) -> Tensor:
     Row ``s`` is ``h`` shifted negatively by ``s`` (paper Eq. 15): row s, column k
     holds ``h[(k + s) mod K]``. This is the circulant matrix of the paper's
     section 2.4.1, gathered by index rather than multiplied by K permutation
-    matrices (same values, O(K^2) instead of O(K^3) work).
+    matrices (same values, O(K^2) instead of O(K^3) work). :func:`emd_loss` no
+    longer builds it; it is the reference its closed form is tested against.
     """
     k = h.shape[-1]
     idx = torch.arange(k, device=h.device)
@@ -60,8 +86,16 @@ def circulant(h: Tensor) -> Tensor:
 
 
 @in_float32
-def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared", reduction: str = "mean") -> Tensor:
+def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared", over_bins: str = "mean",
+             reduction: str = "mean") -> Tensor:
     """L2 EMD loss between histograms: the squared CDF difference, or its root.
+
+    Cutting the circle at bin boundary ``s`` subtracts ``D_s`` from every
+    cumulative difference ``D = cumsum(p - q)`` (``D_(K-1) = 0``: both sum to 1),
+    so the cyclic squared loss is, with ``m = mean_k D_k``,
+    ``min_s mean_k (D_k - D_s)^2 = mean_k (D_k - m)^2 + min_s (D_s - m)^2``:
+    ``O(K)`` where the circulant of all K cuts is ``O(K^2)``, and the same value
+    and (sub)gradient, the one of the cheapest cut.
 
     Args:
         p, q: ``(B, K)`` normalised histograms.
@@ -69,37 +103,62 @@ def emd_loss(p: Tensor, q: Tensor, *, cyclic: bool = True, form: str = "squared"
         form: ``"squared"``: ``mean_k (F_p[k] - F_q[k])^2`` (min over cuts when
             cyclic); ``"root"``: its square root, taken as ``sqrt(max(d, 1e-12))``
             so that the gradient is finite (zero) at identical histograms.
-        reduction: ``"mean"`` over the K bins, or ``"sum"`` (the paper's
+        over_bins: ``"mean"`` over the K bins, or ``"sum"`` (the paper's
             Eq. 13 without its ``1/K``): K times the mean, before any root.
+        reduction: over the batch: ``"mean"``, ``"sum"`` or ``"none"``.
 
     Returns:
-        ``(B,)`` losses.
+        A scalar, or ``(B,)`` losses with ``reduction="none"``; ``p``'s dtype
+        (float32 for half precision) and device.
 
     >>> p = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
     >>> q = torch.tensor([[0.0, 1.0, 0.0, 0.0]])
     >>> emd_loss(p, q, cyclic=False)
-    tensor([0.2500])
+    tensor(0.2500)
     >>> emd_loss(p, q, cyclic=False, form="root")
-    tensor([0.5000])
+    tensor(0.5000)
     >>> last = torch.tensor([[0.0, 0.0, 0.0, 1.0]])  # on the hue circle, the first bin's other neighbour
     >>> emd_loss(p, last, cyclic=False), emd_loss(p, last)
-    (tensor([0.7500]), tensor([0.2500]))
-    >>> emd_loss(p, q, cyclic=False, reduction="sum"), emd_loss(p, q, cyclic=False, form="root", reduction="sum")
-    (tensor([1.]), tensor([1.]))
+    (tensor(0.7500), tensor(0.2500))
+    >>> emd_loss(p, q, cyclic=False, over_bins="sum"), emd_loss(p, q, cyclic=False, form="root", over_bins="sum")
+    (tensor(1.), tensor(1.))
+    >>> emd_loss(torch.cat((p, p)), torch.cat((q, last)), reduction="none")  # one per pair
+    tensor([0.2500, 0.2500])
     """
     _check_pair(p, q)
     if form not in EMD_FORMS:
         raise ValueError(f"form must be one of {', '.join(EMD_FORMS)}, got {form!r}")
-    if reduction not in EMD_REDUCTIONS:
-        raise ValueError(f"reduction must be one of {', '.join(EMD_REDUCTIONS)}, got {reduction!r}")
+    if over_bins not in EMD_REDUCTIONS:
+        raise ValueError(f"over_bins must be one of {', '.join(EMD_REDUCTIONS)}, got {over_bins!r}")
+    d = torch.cumsum(p - q, -1)
     if not cyclic:
-        squared = (torch.cumsum(p, -1) - torch.cumsum(q, -1)).pow(2).mean(-1)
+        squared = d.pow(2).mean(-1)
     else:
-        diff = torch.cumsum(circulant(p), -1) - torch.cumsum(circulant(q), -1)
-        squared = diff.pow(2).mean(-1).min(-1).values
-    if reduction == "sum":  # the cheapest cut is the same for the sum and the mean
+        spread = (d - d.mean(-1, keepdim=True)).pow(2)
+        squared = spread.mean(-1) + spread.min(-1).values
+    if over_bins == "sum":  # the cheapest cut is the same for the sum and the mean
         squared = squared * p.shape[-1]
-    return squared if form == "squared" else squared.clamp_min(_ROOT_FLOOR).sqrt()
+    return _reduce(squared if form == "squared" else squared.clamp_min(_ROOT_FLOOR).sqrt(), reduction)
+
+
+class EMDLoss(nn.Module):
+    """:func:`emd_loss` as a module: ``forward(p, q)`` on ``(B, K)`` normalised histograms.
+
+    >>> loss = EMDLoss(form="root")
+    >>> loss(torch.tensor([[1.0, 0.0, 0.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.0, 0.0]]))
+    tensor(0.5000)
+    """
+
+    def __init__(self, *, cyclic: bool = True, form: str = "squared", over_bins: str = "mean",
+                 reduction: str = "mean") -> None:
+        super().__init__()
+        self.cyclic, self.form, self.over_bins, self.reduction = cyclic, form, over_bins, reduction
+
+    def forward(self, p: Tensor, q: Tensor) -> Tensor:
+        return emd_loss(p, q, cyclic=self.cyclic, form=self.form, over_bins=self.over_bins, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"cyclic={self.cyclic}, form={self.form!r}, over_bins={self.over_bins!r}, reduction={self.reduction!r}"
 
 
 def cyclic_w1(p: Tensor, q: Tensor) -> Tensor:
@@ -166,6 +225,36 @@ def relative_mi(joint: Tensor, eps: float = 1e-12) -> Tensor:
 
 
 @in_float32
-def mi_loss(joint: Tensor) -> Tensor:
-    """Semantic loss ``1 - I(X;Y) / H(X,Y)`` (paper Eq. 17, 27): ``(B, K, K)`` -> ``(B,)``."""
-    return 1.0 - relative_mi(joint)
+def mi_loss(joint: Tensor, *, reduction: str = "mean") -> Tensor:
+    """Semantic loss ``1 - I(X;Y) / H(X,Y)`` (paper Eq. 17, 27).
+
+    Args:
+        joint: ``(B, K, K)`` normalised joint histogram, e.g. from
+            :func:`huenet.core.histograms.joint_histogram`.
+        reduction: over the batch: ``"mean"``, ``"sum"`` or ``"none"`` (``(B,)``).
+
+    >>> x = torch.rand(2, 500, generator=torch.Generator().manual_seed(0))
+    >>> from huenet.core.histograms import joint_histogram
+    >>> copy, unrelated = joint_histogram(x, x, 16), joint_histogram(x, x.flip(0), 16)
+    >>> bool(mi_loss(copy) < mi_loss(unrelated))  # a copy keeps the most information
+    True
+    """
+    return _reduce(1.0 - relative_mi(joint), reduction)
+
+
+class MILoss(nn.Module):
+    """:func:`mi_loss` as a module: ``forward(joint)`` on a ``(B, K, K)`` normalised joint histogram.
+
+    >>> MILoss(reduction="none")(torch.full((1, 2, 2), 0.25))  # independent: no information kept
+    tensor([1.])
+    """
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, joint: Tensor) -> Tensor:
+        return mi_loss(joint, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"

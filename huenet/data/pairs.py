@@ -14,7 +14,11 @@ from huenet.core.color import hsv_to_rgb, rgb_to_hsv
 from huenet.data.cache import ImageCache
 from huenet.data.split import Split
 
-__all__ = ["VALIDATION_SEED", "PairDataset", "pair_loader", "validation_pairs"]
+__all__ = ["FLIPS", "VALIDATION_SEED", "PairDataset", "pair_loader", "validation_pairs"]
+
+FLIPS = ("vertical", "horizontal", "both", "none")
+"""The training crops' random flips: "vertical" is the paper's ("We augmented the training images with vertical
+flips", section 2.6); "horizontal" is pix2pix's, which this project used before version 0.2.0."""
 
 # The seed of the validation pairs every choice is scored on: fixed, not a run's seed, so that runs of
 # different seeds are compared on the same pairs.
@@ -35,8 +39,9 @@ class PairDataset(Dataset):
     once, in an order shuffled from ``(seed, epoch)``; each source's target is
     drawn uniformly from the *other* images, independently of everything else.
     Source and target get their own random ``crop_size`` crop of the cached
-    ``load_size`` square and their own random horizontal flip (horizontal only,
-    as in pix2pix: an upside-down photograph is not an image the model will meet).
+    ``load_size`` square and their own random flip, each with probability 1/2: upside down (``flips="vertical"``,
+    the paper's), left to right (``"horizontal"``, pix2pix's), each of the two independently (``"both"``) or never
+    (``"none"``).
 
     ``mode="eval"``: a fixed list of ``n_pairs`` pairs drawn once from ``seed``
     (source != target), centre crops, no flips; :meth:`set_epoch` changes nothing.
@@ -60,6 +65,7 @@ class PairDataset(Dataset):
         mode: Literal["train", "eval"] = "train",
         seed: int = 0,
         n_pairs: int | None = None,
+        flips: str = "vertical",
     ) -> None:
         """Args:
         cache: the decoded images.
@@ -68,6 +74,7 @@ class PairDataset(Dataset):
         mode: ``"train"`` or ``"eval"``.
         seed: seeds the pair order, targets, crops and flips.
         n_pairs: eval mode only: how many fixed pairs (default: one per image).
+        flips: train mode only: one of :data:`FLIPS`.
         """
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
@@ -77,11 +84,14 @@ class PairDataset(Dataset):
             raise ValueError(f"need at least 2 images to make pairs, got {len(names)}")
         if n_pairs is not None and (mode != "eval" or n_pairs < 1):
             raise ValueError("n_pairs is for mode='eval' and must be >= 1")
+        if flips not in FLIPS:
+            raise ValueError(f"flips must be one of {', '.join(FLIPS)}, got {flips!r}")
         self.cache = cache
         self.pool = cache.indices(names)  # (M,) cache positions of the usable images
         self.crop_size = crop_size
         self.mode = mode
         self.seed = seed
+        self.flips = flips if mode == "train" else "none"
         self.epoch = 0
         self._n = len(self.pool) if n_pairs is None else n_pairs
         self._draw(0)
@@ -91,7 +101,7 @@ class PairDataset(Dataset):
 
     def fingerprint(self) -> str:
         """SHA-256 (16 hex digits) of what the pairs are drawn from: the images' names and pixels, the crop size,
-        the mode, the seed and the number of pairs.
+        the mode, the seed, the number of pairs and the flips.
 
         A training checkpoint records it, so that a run on another split, cache or crop size trains afresh
         instead of keeping a model of other data.
@@ -102,7 +112,7 @@ class PairDataset(Dataset):
         >>> pairs(["a", "b"]).fingerprint() == pairs(["a", "c"]).fingerprint()
         False
         """
-        digest = hashlib.sha256(repr((self.mode, self.crop_size, self.seed, self._n)).encode())
+        digest = hashlib.sha256(repr((self.mode, self.crop_size, self.seed, self._n, self.flips)).encode())
         for i in self.pool.tolist():
             digest.update(self.cache.names[i].encode() + b"\0")
         digest.update(self.cache.images[self.pool].contiguous().numpy().tobytes())
@@ -117,7 +127,7 @@ class PairDataset(Dataset):
             self._draw(epoch)
 
     def _draw(self, epoch: int) -> None:
-        """Fill ``_src``/``_tgt`` (N,) cache positions, ``_offsets`` (N, 2, 2) crop corners, ``_flips`` (N, 2)."""
+        """Fill ``_src``/``_tgt`` (N,) cache positions, ``_offsets`` (N, 2, 2) crop corners, ``_flips`` (N, 2, 2)."""
         n, m = self._n, len(self.pool)
         g = _epoch_generator(self.seed, epoch)
         # Sources run through shuffled passes over the images (one pass per epoch in
@@ -128,10 +138,16 @@ class PairDataset(Dataset):
         slack = self.cache.load_size - self.crop_size
         if self.mode == "train":
             offsets = torch.randint(slack + 1, (n, 2, 2), generator=g)  # [item, source/target, y/x]
-            flips = torch.rand(n, 2, generator=g) < 0.5  # [item, source/target]
+            first = torch.rand(n, 2, generator=g) < 0.5  # [item, source/target]
+            # The first draw is the one flip of "vertical" and "horizontal"; "both" draws the other axis after it,
+            # so the pairs, crops and first flips are the same draws whatever the setting.
+            other = torch.rand(n, 2, generator=g) < 0.5 if self.flips == "both" else torch.zeros_like(first)
+            vertical = first if self.flips == "vertical" else other
+            horizontal = first if self.flips in ("horizontal", "both") else torch.zeros_like(first)
+            flips = torch.stack((vertical, horizontal), -1) & (self.flips != "none")  # [item, source/target, y/x]
         else:
             offsets = torch.full((n, 2, 2), slack // 2, dtype=torch.int64)
-            flips = torch.zeros(n, 2, dtype=torch.bool)
+            flips = torch.zeros(n, 2, 2, dtype=torch.bool)
         self._src, self._tgt = self.pool[src], self.pool[tgt]
         self._offsets, self._flips = offsets, flips
 
@@ -141,12 +157,11 @@ class PairDataset(Dataset):
 
     def _crops(self, which: Tensor, items: Tensor, slot: int) -> Tensor:
         """Gather crops (flipped where drawn) in one indexing op: ``(B, 3, c, c)`` uint8."""
-        c = self.crop_size
-        ar = torch.arange(c)
-        rows = self._offsets[items, slot, 0, None] + ar  # (B, c)
-        # A flip is a reversed column index, so cropping and flipping cost one gather.
-        cols_fwd = self._offsets[items, slot, 1, None] + ar
-        cols = torch.where(self._flips[items, slot, None], cols_fwd.flip(1), cols_fwd)  # (B, c)
+        ar = torch.arange(self.crop_size)
+        rows, cols = (self._offsets[items, slot, axis, None] + ar for axis in (0, 1))  # (B, c) each
+        # A flip is a reversed row or column index, so cropping and flipping cost one gather.
+        rows = torch.where(self._flips[items, slot, 0, None], rows.flip(1), rows)
+        cols = torch.where(self._flips[items, slot, 1, None], cols.flip(1), cols)
         imgs = self.cache.images
         return imgs[which[:, None, None, None], torch.arange(3)[None, :, None, None], rows[:, None, :, None],
                     cols[:, None, None, :]]

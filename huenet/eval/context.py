@@ -74,7 +74,7 @@ from torch import Tensor
 
 from huenet.core.checks import check_int
 from huenet.core.color import rgb_to_hsv
-from huenet.eval.metrics import check_unit_images, quantize_8bit
+from huenet.eval.metrics import check_cpu_images, quantize_8bit
 
 __all__ = [
     "MIN_CHROMA",
@@ -159,8 +159,8 @@ def hue_residuals(source: Tensor, output: Tensor) -> tuple[np.ndarray, np.ndarra
         where the pair is undefined), and ``(B,)`` float64 total circular variance ``1 - R`` of the used
         output hues (NaN where no pixel is used).
     """
-    check_unit_images(source, "source")
-    check_unit_images(output, "output")
+    check_cpu_images(source, "source")
+    check_cpu_images(output, "output")
     if source.shape != output.shape:
         raise ValueError(f"source and output must have the same shape (pixels are paired), got "
                          f"{tuple(source.shape)} and {tuple(output.shape)}")

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from huenet.eval.metrics import check_unit_images, grey_levels, ssim
+from huenet.eval.metrics import check_cpu_images, grey_levels, ssim
 
 __all__ = ["sobel_magnitude", "edge_ssim"]
 
@@ -90,8 +90,8 @@ def edge_ssim(a: Tensor, b: Tensor) -> np.ndarray:
     >>> edge_ssim(x, x[:, [2, 0, 1]]).round(2)  # channels permuted: another luma, other edges
     array([0.24, 0.42])
     """
-    check_unit_images(a, "a")
-    check_unit_images(b, "b")
+    check_cpu_images(a, "a")
+    check_cpu_images(b, "b")
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape (pixels are paired), got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")

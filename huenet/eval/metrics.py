@@ -49,6 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import ArrayLike
+from scipy import stats
 from torch import Tensor
 
 from huenet.core.checks import check_int, check_unit_images
@@ -56,6 +57,7 @@ from huenet.core.losses import cyclic_w1, linear_w1, relative_mi
 
 __all__ = [
     "HUE_LEVELS",
+    "check_cpu_images",
     "quantize_8bit",
     "hue_8bit",
     "hue_histogram",
@@ -78,6 +80,14 @@ MI_BINS = 32  # see the module docstring
 # ------------------------------------------------------------------ checks
 
 
+def check_cpu_images(x: Tensor, name: str) -> Tensor:
+    """:func:`huenet.core.checks.check_unit_images` for the metrics, which compute with numpy on the CPU: a tensor
+    on another device is refused in one line that says what to do, instead of failing inside ``.numpy()``."""
+    if isinstance(x, Tensor) and x.device.type != "cpu":
+        raise ValueError(f"{name} is on {x.device}: the metrics compute on the CPU; pass {name}.cpu()")
+    return check_unit_images(x, name)
+
+
 def _check_same_batch(a: Tensor, b: Tensor) -> None:
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"a and b must have the same batch size, got {a.shape[0]} and {b.shape[0]}")
@@ -98,7 +108,7 @@ def _check_bins(bins: int) -> None:
 
 def quantize_8bit(rgb: Tensor) -> Tensor:
     """``(B, 3, H, W)`` float RGB in [0, 1] -> ``(B, 3, H, W)`` uint8, ``round(255 x)``."""
-    rgb = check_unit_images(rgb, "rgb")
+    rgb = check_cpu_images(rgb, "rgb")
     # Round half to even (torch.round); exact halves do not occur for 8-bit-derived inputs.
     return torch.round(rgb.to(torch.float64) * 255.0).to(torch.uint8)
 
@@ -173,8 +183,8 @@ def hue_joint_histogram(a: Tensor, b: Tensor, bins: int = MI_BINS) -> Tensor:
         ``(B, K, K)`` float64 tensor summing to 1; rows index ``a``'s hue.
     """
     _check_bins(bins)
-    check_unit_images(a, "a")
-    check_unit_images(b, "b")
+    check_cpu_images(a, "a")
+    check_cpu_images(b, "b")
     _check_same_shape(a, b)
     ia = _hue_bins(hue_8bit(a), bins)
     ib = _hue_bins(hue_8bit(b), bins)
@@ -197,8 +207,8 @@ def hue_emd(a: Tensor, b: Tensor, bins: int = HUE_LEVELS, *, cyclic: bool = True
     Returns:
         ``(B,)`` float64 distances in [0, 1/2] (cyclic; circle of circumference 1) or [0, 1].
     """
-    check_unit_images(a, "a")
-    check_unit_images(b, "b")
+    check_cpu_images(a, "a")
+    check_cpu_images(b, "b")
     _check_same_batch(a, b)
     distance = cyclic_w1 if cyclic else linear_w1
     return distance(hue_histogram(a, bins), hue_histogram(b, bins)).numpy()
@@ -270,8 +280,8 @@ def grey_ssim(a: Tensor, b: Tensor) -> np.ndarray:
     Returns:
         ``(B,)`` float64 values in [-1, 1]; 1 for identical grey levels.
     """
-    check_unit_images(a, "a")
-    check_unit_images(b, "b")
+    check_cpu_images(a, "a")
+    check_cpu_images(b, "b")
     _check_same_shape(a, b)
     return ssim(grey_levels(a), grey_levels(b)).numpy()
 
@@ -355,10 +365,10 @@ def bootstrap_ci(
 ) -> tuple[float, float, float]:
     """Mean and percentile-bootstrap confidence interval of per-pair metric values.
 
-    Pairs are resampled with replacement ``n_boot`` times (numpy
-    ``default_rng(seed)``, so the interval is reproducible); the interval is
-    the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the resampled
-    means.
+    ``scipy.stats.bootstrap(method="percentile")``: the pairs are resampled with
+    replacement ``n_boot`` times (``numpy.random.default_rng(seed)``, so the
+    interval is reproducible) and the interval is the ``(1 - level) / 2`` and
+    ``(1 + level) / 2`` quantiles of the resampled means.
 
     Args:
         values: ``(N,)`` finite values, one per (source, target) pair.
@@ -367,7 +377,11 @@ def bootstrap_ci(
         level: confidence level in (0, 1).
 
     Returns:
-        ``(mean, lo, hi)`` as Python floats.
+        ``(mean, lo, hi)`` as Python floats; for identical values, the value three times.
+
+    >>> mean, lo, hi = bootstrap_ci([0.1, 0.2, 0.3, 0.4], n_boot=500)
+    >>> round(mean, 2), 0.1 <= lo < mean < hi <= 0.4
+    (0.25, True)
     """
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
@@ -375,15 +389,11 @@ def bootstrap_ci(
     if not np.isfinite(x).all():
         raise ValueError("values contain NaN or infinite values")
     _check_resampling(n_boot, level)
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
-    chunk = max(1, 2**22 // x.size)  # bound the (chunk, N) index array to ~32 MB
-    for start in range(0, n_boot, chunk):
-        stop = min(start + chunk, n_boot)
-        means[start:stop] = x[rng.integers(0, x.size, size=(stop - start, x.size))].mean(1)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(x.mean()), float(lo), float(hi)
+    if np.ptp(x) == 0:  # every resample has the one mean (scipy would warn of a degenerate distribution)
+        return float(x[0]), float(x[0]), float(x[0])
+    interval = stats.bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=level, method="percentile",
+                               rng=np.random.default_rng(seed)).confidence_interval
+    return float(x.mean()), float(interval.low), float(interval.high)
 
 
 def seed_bootstrap_ci(

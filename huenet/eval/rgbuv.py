@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from huenet.eval.metrics import check_unit_images, quantize_8bit
+from huenet.eval.metrics import check_cpu_images, quantize_8bit
 
 __all__ = ["EPS", "BINS", "BOUNDARY", "SIGMA", "MAX_SIZE", "bin_centres", "rgbuv_histogram", "rgbuv_hellinger"]
 
@@ -100,7 +100,7 @@ def rgbuv_histogram(rgb: Tensor, *, antialias: bool = True) -> Tensor:
     >>> [round(float(plane.sum()), 3) for plane in hist[0]]  # u = v = 0 in every plane: equal thirds
     [0.333, 0.333, 0.333]
     """
-    check_unit_images(rgb, "rgb")
+    check_cpu_images(rgb, "rgb")
     x = _prepare(rgb, antialias).flatten(2)  # (B, 3, N)
     log = torch.log(x + EPS)
     u = torch.stack([log[:, c] - log[:, o1] for c, (o1, _) in enumerate(_OTHERS)], 1)  # (B, 3, N)
@@ -137,8 +137,8 @@ def rgbuv_hellinger(a: Tensor, b: Tensor, *, antialias: bool = True) -> np.ndarr
     >>> bool((rgbuv_hellinger(x, x.flip(1)) > 0.05).all())  # R and B swapped
     True
     """
-    check_unit_images(a, "a")
-    check_unit_images(b, "b")
+    check_cpu_images(a, "a")
+    check_cpu_images(b, "b")
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"a and b must have the same batch size, got {a.shape[0]} and {b.shape[0]}")
     p = rgbuv_histogram(a, antialias=antialias).flatten(1)

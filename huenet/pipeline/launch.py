@@ -42,7 +42,7 @@ from huenet.data.pairs import PairDataset
 from huenet.files import atomic_write
 from huenet.training.loop import CheckpointError, load_checkpoint, run_identity
 from huenet.training.params import read_group, stage_params
-from huenet.training.train import STAGE_KEYS, TrainConfig
+from huenet.training.train import STAGE_KEYS, TrainConfig, training_pairs
 
 __all__ = ["RunResult", "default_jobs", "is_finished", "run_commands", "launch", "main"]
 
@@ -152,8 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     torch.set_num_threads(threads)
     finished = [v for v, (config, _) in configs.items()
-                if is_finished(config, PairDataset(cache, split.train, crop_size=stage["crop_size"], mode="train",
-                                                   seed=config.seed), args.out_dir / v)]
+                if is_finished(config, training_pairs(cache, split, config, stage["crop_size"]), args.out_dir / v)]
     todo = [v for v in variants if v not in finished]
     jobs = args.jobs or default_jobs(threads, nproc)
     commands = dict(zip(todo, run_commands(todo, args.params, args.splits, args.cache, args.out_dir,

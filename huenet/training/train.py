@@ -40,16 +40,18 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from huenet.core.checks import check_int
-from huenet.core.histograms import joint_histogram, soft_histogram
+from huenet.core.histograms import IMPLS, joint_histogram, soft_histogram
 from huenet.core.losses import EMD_FORMS, EMD_REDUCTIONS, emd_loss, mi_loss
 from huenet.data.artifacts import ensure_data
-from huenet.data.pairs import PairDataset
+from huenet.data.cache import ImageCache
+from huenet.data.pairs import FLIPS, PairDataset
+from huenet.data.split import Split
 from huenet.nets.hue_net import GANLoss, PatchDiscriminator, UNetGenerator, generator_input, save_generator
 from huenet.training.distributed import Ranks, from_environment, shard
 from huenet.training.loop import defining, not_defining, run_identity, train_resumably
 from huenet.training.params import config_from_dict, read_group, stage_params
 
-__all__ = ["STAGE_KEYS", "TrainConfig", "TrainingDiverged", "TrainingRun", "train", "main"]
+__all__ = ["STAGE_KEYS", "TrainConfig", "TrainingDiverged", "TrainingRun", "train", "training_pairs", "main"]
 
 LOSS_COLUMNS = ("step", "loss_d", "loss_g", "loss_adv", "loss_emd", "loss_mi", "seconds")
 # The keys of params.yaml's train group beside config and variants (notebooks 03 and 06 read the same).
@@ -82,6 +84,7 @@ class TrainConfig:
     mi_bins: int | None = defining(None)  # bins per axis of the MI loss's joint histogram; None: ``bins``
     kernel_width_ratio: float = defining(2.5)
     histogram_impl: str = defining("fast")
+    flips: str = defining("vertical")  # the training crops' random flips, one of huenet.data.pairs.FLIPS
     seed: int = defining(0)
     checkpoint_every: int = not_defining(100)
     device: str = not_defining("auto")
@@ -103,8 +106,10 @@ class TrainConfig:
             raise ValueError(f"emd_reduction must be one of {', '.join(EMD_REDUCTIONS)}, got {self.emd_reduction!r}")
         if not isinstance(self.amp, bool):
             raise ValueError(f"amp must be true or false, got {self.amp!r}")
-        if self.histogram_impl not in ("fast", "dense"):
-            raise ValueError(f"histogram_impl must be 'fast' or 'dense', got {self.histogram_impl!r}")
+        if self.flips not in FLIPS:
+            raise ValueError(f"flips must be one of {', '.join(FLIPS)}, got {self.flips!r}")
+        if self.histogram_impl not in IMPLS:
+            raise ValueError(f"histogram_impl must be one of {', '.join(IMPLS)}, got {self.histogram_impl!r}")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -195,7 +200,7 @@ class TrainingRun:
         c = self.config
         joint = joint_histogram(source_hue, hue, c.mi_bins or c.bins, cyclic=True,
                                 kernel_width_ratio=c.kernel_width_ratio, impl=c.histogram_impl)
-        return mi_loss(joint).mean()
+        return mi_loss(joint)
 
     def train_step(self, source: Tensor, target: Tensor) -> dict[str, float]:
         """One D step then one G step on HSV batches ``(B, 3, H, W)`` (this rank's share under torchrun)."""
@@ -221,7 +226,7 @@ class TrainingRun:
             loss_adv = self.gan(self.discriminator(fake), True)
         with torch.no_grad():
             target_hist = self.histogram(target[:, :1])
-        loss_emd = emd_loss(self.histogram(hue), target_hist, form=c.emd_form, reduction=c.emd_reduction).mean()
+        loss_emd = emd_loss(self.histogram(hue), target_hist, form=c.emd_form, over_bins=c.emd_reduction)
         if c.lambda_mi > 0:
             loss_mi = self.mi(source[:, :1], hue)
         else:
@@ -272,6 +277,11 @@ class TrainingRun:
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+
+def training_pairs(cache: ImageCache, split: Split, config: TrainConfig, crop_size: int) -> PairDataset:
+    """The pairs a run of ``config`` trains on: the training images' random crops, flipped as ``config.flips`` says."""
+    return PairDataset(cache, split.train, crop_size=crop_size, mode="train", seed=config.seed, flips=config.flips)
 
 
 def train(config: TrainConfig, dataset: PairDataset, out_dir: str | os.PathLike, *, progress: bool = True) -> Path:
@@ -360,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"not found: {', '.join(missing)} (the data stage writes them: dvc repro data)")
         split, cache = ensure_data(args.splits, cache_path)
         torch.set_num_threads(stage["threads"])
-        pairs = PairDataset(cache, split.train, crop_size=stage["crop_size"], mode="train", seed=config.seed)
+        pairs = training_pairs(cache, split, config, stage["crop_size"])
         train(config, pairs, args.out_dir or Path("models", args.variant), progress=sys.stderr.isatty())
     except TrainingDiverged as err:
         print(f"huenet train: {err}", file=sys.stderr)
