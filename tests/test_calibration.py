@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from huenet.data.pairs import FLIPS
 from huenet.pipeline.calibration import (
     COLUMNS,
     PAPER_POINT,
@@ -56,6 +57,8 @@ def test_rows_take_the_full_variants_config_and_skip_unfinished_runs():
         ("a", "root", 50), ("c", "root", 80), ("b", "squared", 25)]
     assert all(list(r) == list(COLUMNS) for r in rows) and rows[0]["threads"] == 1
     assert {(r["split"], r["cpu"], r["emd_reduction"]) for r in rows} == {("validation", "Some CPU", "mean")}
+    # a run from before a field existed did what the code then did, and says so; its interval is unknown
+    assert {(r["study"], r["flips"], r["rel_mi_src_out_lo"]) for r in rows} == {("calibration", "horizontal", None)}
     assert {r["commit"] for r in rows} == {"abc1234"}
 
 
@@ -89,11 +92,12 @@ def test_front_and_goal():
 
 
 def _row(lambda_mi: float, seed: int, ratio: float, mi: float, split: str = "validation", **config) -> dict:
-    row = {"experiment": f"mi{lambda_mi}-s{seed}-{split}", "commit": "abc1234", "split": split, "cpu": "Some CPU",
-           "emd_form": "root", "emd_reduction": "mean", "lambda_emd": 100, "lambda_mi": lambda_mi, "mi_bins": 32,
-           "steps": 2000, "lr": 2e-4, "batch_size": 8, "width": 32, "depth": 6, "seed": seed, "threads": 1,
-           "eval_pairs": 256, "emd_ratio": ratio, "emd_tar_out": ratio * 0.15, "rel_mi_src_out": mi,
-           "grey_ssim": 0.9}
+    row = {"experiment": f"mi{lambda_mi}-s{seed}-{split}", "commit": "abc1234", "split": split,
+           "study": "calibration", "cpu": "Some CPU", "emd_form": "root", "emd_reduction": "mean", "lambda_emd": 100,
+           "lambda_mi": lambda_mi, "mi_bins": 32, "flips": "horizontal", "steps": 2000, "lr": 2e-4, "batch_size": 8,
+           "width": 32, "depth": 6, "seed": seed, "threads": 1, "eval_pairs": 256, "emd_ratio": ratio,
+           "emd_tar_out": ratio * 0.15, "rel_mi_src_out": mi, "rel_mi_src_out_lo": mi - 0.01,
+           "rel_mi_src_out_hi": mi + 0.01, "grey_ssim": 0.9}
     return row | config
 
 
@@ -114,6 +118,8 @@ def test_choose_takes_the_seed_mean_nearest_the_papers_point_on_validation_only(
     pick = choose(rows)
     assert pick.config["lambda_mi"] == 85 and pick.seeds == 2 and not pick.undecided
     assert [c["lambda_mi"] for c, _, _ in pick.finalists] == [85]
+    # nor does a run of another study, however near
+    assert choose([*rows, _row(90, 0, 0.463, 0.259, study="claims")]) == pick
 
 
 def test_choose_is_undecided_while_a_close_finalist_has_one_seed():
@@ -135,6 +141,7 @@ def test_every_row_says_its_split_cpu_and_reduction():
     assert list(rows[0]) == list(COLUMNS)
     assert {r["split"] for r in rows} == {"test", "validation"}
     assert all(r["cpu"] and r["emd_reduction"] in ("mean", "sum") for r in rows)
+    assert all(r["flips"] in FLIPS and r["study"] in ("calibration", "claims") for r in rows)
     validation = [r for r in rows if r["split"] == "validation"]
     assert len(validation) >= 10 and {r["eval_pairs"] for r in validation} == {256}
     # the paper's literal loss, both ways round, and the authors' released-code form are on the front

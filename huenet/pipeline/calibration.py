@@ -10,11 +10,13 @@ huenet.pipeline.calibration`` reads ``dvc exp show --json --all-commits`` and ad
 finished experiments to the csv (rows already there, such as runs of earlier
 commits, stay).
 
-The pipeline's config is :func:`choose`'s pick from the validation rows: the
+The pipeline's config is :func:`choose`'s pick from the validation rows of the sweep (``study=calibration``): the
 config whose seed mean lies nearest the paper's point in the plane of EMD ratio
 and relative MI, each axis in units of the seed spread (:func:`seed_spread`).
 Configs within one such unit of the nearest one are finalists; the pick is
-decided only when every finalist has at least two seeds.
+decided only when every finalist has at least two seeds. Experiments named ``claims-...`` (``sweeps/claims.sh``)
+are another study, ``study=claims``: the flips and the paper's literal loss, read by :mod:`huenet.pipeline.claims`;
+they choose no loss.
 
 >>> rows = [{"emd_ratio": 0.3, "rel_mi_src_out": 0.2}, {"emd_ratio": 0.4, "rel_mi_src_out": 0.3},
 ...         {"emd_ratio": 0.5, "rel_mi_src_out": 0.25}]
@@ -42,14 +44,18 @@ __all__ = ["COLUMNS", "COLOR_GAN_COLUMNS", "PAPER_POINT", "AXES", "Choice", "exp
            "read_csv", "merge_rows", "main"]
 
 METRICS_FILE = "reports/metrics/train_full.json"
-CONFIG_COLUMNS = ("emd_form", "emd_reduction", "lambda_emd", "lambda_mi", "mi_bins", "steps", "lr", "batch_size",
-                  "width", "depth", "seed")
+CONFIG_COLUMNS = ("emd_form", "emd_reduction", "lambda_emd", "lambda_mi", "mi_bins", "flips", "steps", "lr",
+                  "batch_size", "width", "depth", "seed")
+# What a run did before its config had the field: the sweep's runs flipped the crops horizontally.
+BEFORE_THE_FIELD = {"flips": "horizontal"}
+STUDY_PREFIXES = {"claims-": "claims"}  # experiment name prefix -> study; other experiments: "calibration"
 # commit: the code the experiment ran on (its baseline), since the code, not only the params, defines a run;
 # split: the pairs it was scored on (only validation rows choose anything); cpu: the same seed lands elsewhere
 # on another CPU
-COLUMNS = ("experiment", "commit", "split", "cpu", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio",
-           "emd_tar_out", "rel_mi_src_out", "grey_ssim")
-METRIC_COLUMNS = COLUMNS[-4:]
+# study: which question the run answers (the loss sweep, "calibration", or the claims of sweeps/claims.sh)
+COLUMNS = ("experiment", "commit", "split", "study", "cpu", *CONFIG_COLUMNS, "threads", "eval_pairs", "emd_ratio",
+           "emd_tar_out", "rel_mi_src_out", "rel_mi_src_out_lo", "rel_mi_src_out_hi", "grey_ssim")
+METRIC_COLUMNS = COLUMNS[-6:]
 COLOR_GAN_FILE = "reports/color_gan.json"
 COLOR_GAN_PREFIX = "cgan-"
 COLOR_GAN_COLUMNS = ("experiment", "split", "steps", "lr", "color_weight", "n_critic", "seconds_per_step",
@@ -80,11 +86,12 @@ def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FIL
         if not metrics or not params or "split" not in metrics:
             continue
         config = {**params["config"], **((params.get("variants") or {}).get("full") or {})}
-        row = {"experiment": rev.get("name") or rev.get("rev", "")[:7], "commit": commit,
-               "split": metrics.get("split"), "cpu": metrics.get("cpu")}
-        row |= {key: config.get(key) for key in CONFIG_COLUMNS}  # a field added since a run: its default, None
+        name = rev.get("name") or rev.get("rev", "")[:7]
+        row = {"experiment": name, "commit": commit, "split": metrics.get("split"), "study": study_of(name),
+               "cpu": metrics.get("cpu")}
+        row |= {key: config.get(key, BEFORE_THE_FIELD.get(key)) for key in CONFIG_COLUMNS}
         row |= {"threads": params.get("threads"), "eval_pairs": params.get("eval_pairs")}
-        row |= {key: metrics[key] for key in METRIC_COLUMNS}
+        row |= {key: metrics.get(key) for key in METRIC_COLUMNS}  # an interval added since a run: None
         rows.append(row)
     return _sorted(rows)
 
@@ -112,10 +119,19 @@ def color_gan_rows(exp_show: Sequence[Mapping], prefix: str = COLOR_GAN_PREFIX) 
     return sorted(rows, key=lambda r: r["experiment"])
 
 
+def study_of(experiment: str) -> str:
+    """The study an experiment belongs to, by its name's prefix (:data:`STUDY_PREFIXES`).
+
+    >>> study_of("claims-sum-mi-s0"), study_of("v-root-mi80-bins32")
+    ('claims', 'calibration')
+    """
+    return next((study for prefix, study in STUDY_PREFIXES.items() if experiment.startswith(prefix)), "calibration")
+
+
 def _sorted(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return sorted((dict(r) for r in rows), key=lambda r: (
-        r["split"] or "", r["emd_form"], r["emd_reduction"] or "", r["mi_bins"] or 0, r["lambda_emd"], r["steps"],
-        r["seed"] or 0, r["lambda_mi"], r["experiment"]))
+        r["study"], r["split"] or "", r["emd_form"], r["emd_reduction"] or "", r["mi_bins"] or 0, r["lambda_emd"],
+        r["flips"], r["steps"], r["seed"] or 0, r["lambda_mi"], r["experiment"]))
 
 
 def merge_rows(old: Iterable[Mapping[str, Any]], new: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -172,7 +188,7 @@ class Choice:
     """:func:`choose`'s answer.
 
     Attributes:
-        config: the picked config's ``CONFIG_COLUMNS`` but the seed.
+        config: the picked config's ``CONFIG_COLUMNS`` but the seed and the flips.
         distance: its seed mean's distance to the paper's point, in seed-spread units.
         seeds: how many runs its mean is over.
         finalists: ``(config, distance, seeds)`` of every config within one unit of the pick's distance,
@@ -192,22 +208,22 @@ class Choice:
 def choose(rows: Iterable[Mapping[str, Any]], point: Mapping[str, float] = PAPER_POINT) -> Choice:
     """The pipeline's config: the validation-scored seed mean nearest ``point``, axes in seed-spread units.
 
-    Only rows scored on the validation split take part. A config's position is
+    Only the sweep's rows scored on the validation split take part (``study=calibration``). A config's position is
     the mean of its runs (seeds, CPUs); its distance to ``point`` is Euclidean
     with each axis divided by :func:`seed_spread`. Configs within one unit of
     the nearest are finalists, closer to it than chance can tell apart: while
     one of them has a single run the choice is ``undecided`` on it (train its
     second seed and choose again).
 
-    >>> rows = [dict(split="validation", emd_form="root", emd_reduction="mean", lambda_emd=100, lambda_mi=m,
-    ...              mi_bins=32, steps=2000, lr=2e-4, batch_size=8, width=32, depth=6, seed=s, emd_ratio=e,
-    ...              rel_mi_src_out=i)
+    >>> rows = [dict(split="validation", study="calibration", emd_form="root", emd_reduction="mean", lambda_emd=100,
+    ...              lambda_mi=m, mi_bins=32, flips="vertical", steps=2000, lr=2e-4, batch_size=8, width=32, depth=6,
+    ...              seed=s, emd_ratio=e, rel_mi_src_out=i)
     ...         for m, s, e, i in [(80, 0, 0.40, 0.20), (80, 1, 0.44, 0.24), (100, 0, 0.70, 0.30)]]
     >>> pick = choose(rows)
     >>> pick.config["lambda_mi"], pick.seeds, round(pick.distance, 2), pick.undecided
     (80, 2, 2.05, ())
     """
-    rows = [r for r in rows if r["split"] == "validation"]
+    rows = [r for r in rows if r["split"] == "validation" and r["study"] == "calibration"]
     spread = seed_spread(rows)
     groups = _by_config(rows)
 
@@ -218,7 +234,8 @@ def choose(rows: Iterable[Mapping[str, Any]], point: Mapping[str, float] = PAPER
     best, group = ranked[0]
 
     def config_of(g: list[Mapping[str, Any]]) -> dict[str, Any]:
-        return {k: g[0][k] for k in CONFIG_COLUMNS if k != "seed"}
+        # the loss and its training settings; the flips are the claims study's question (huenet.pipeline.claims)
+        return {k: g[0][k] for k in CONFIG_COLUMNS if k not in ("seed", "flips")}
 
     finalists = tuple((config_of(g), d, len(g)) for d, g in ranked if d <= best + 1.0)
     return Choice(config=config_of(group), distance=best, seeds=len(group), finalists=finalists,
@@ -238,7 +255,7 @@ def calibration_markdown(rows: Sequence[Mapping[str, Any]], baselines: Mapping[s
     ``baselines``: method name -> its ``emd_ratio`` and ``rel_mi_src_out`` on the same validation pairs, shown
     beside the runs for reference (the rule does not read them).
     """
-    validation = [r for r in rows if r["split"] == "validation"]
+    validation = [r for r in rows if r["split"] == "validation" and r["study"] == "calibration"]
     choice = choose(rows)
     header = ["run", "loss", "seed", "CPU", "EMD ratio", "rel. MI", "grey SSIM"]
     lines = ["| " + " | ".join(header) + " |", "| :--- | :--- | ---: | :--- | ---: | ---: | ---: |"]
@@ -248,7 +265,7 @@ def calibration_markdown(rows: Sequence[Mapping[str, Any]], baselines: Mapping[s
     for name, b in baselines.items():
         lines.append(f"| {name} (no training) |  |  |  | {b['emd_ratio']:.3f} | {b['rel_mi_src_out']:.3f} |  |")
     finalists = "; ".join(f"{describe(c)}: {d:.2f} ({n} seed{'s' * (n > 1)})" for c, d, n in choice.finalists)
-    earlier = len(rows) - len(validation)
+    earlier = sum(r["split"] == "test" for r in rows)
     return "\n\n".join([
         "# The loss calibration",
         f"Written by notebook 06 (`dvc repro calibration`) from `reports/calibration.csv`: {len(validation)} runs of "
