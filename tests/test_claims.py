@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from huenet.pipeline.claims import READINGS, claim2_readings, flips_choice, reading_of
+from huenet.pipeline.claims import READINGS, claim2_readings, claims_markdown, claims_report, flips_choice, reading_of
 
 SPREAD = {"emd_ratio": 0.04, "rel_mi_src_out": 0.005}
 
@@ -12,10 +12,11 @@ SPREAD = {"emd_ratio": 0.04, "rel_mi_src_out": 0.005}
 def _row(reading: str, with_mi: bool, seed: int, mi: float, ratio: float = 0.4, flips: str = "vertical",
          halfwidth: float = 0.01, study: str = "claims") -> dict:
     form, reduction, lambda_emd, lambda_mi, mi_bins = READINGS[reading]
-    return {"split": "validation", "study": study, "emd_form": form, "emd_reduction": reduction,
+    name = f"claims-{reading.replace(' ', '-')}-{'mi' if with_mi else 'nomi'}-{flips}-s{seed}"
+    return {"experiment": name, "split": "validation", "study": study, "emd_form": form, "emd_reduction": reduction,
             "lambda_emd": lambda_emd, "lambda_mi": lambda_mi if with_mi else 0, "mi_bins": mi_bins, "flips": flips,
             "seed": seed, "emd_ratio": ratio, "rel_mi_src_out": mi, "rel_mi_src_out_lo": mi - halfwidth,
-            "rel_mi_src_out_hi": mi + halfwidth}
+            "rel_mi_src_out_hi": mi + halfwidth, "grey_ssim": 0.9}
 
 
 def test_every_reading_is_told_apart() -> None:
@@ -58,3 +59,15 @@ def test_flips_stay_vertical_unless_another_beats_them_by_a_spread_at_no_lower_m
     assert choice["choice"] == "both" and choice["beats"] == ["both", "horizontal"]
     with pytest.raises(ValueError, match="two seeds"):
         flips_choice([*vertical, _row("calibrated", True, 0, 0.3, flips="both")], SPREAD)
+
+
+def test_the_report_waits_for_the_flips_and_says_every_verdict() -> None:
+    rows = [r for s in range(3) for r in (_row("literal mean", True, s, 0.2), _row("literal mean", False, s, 0.05))]
+    report = claims_report(rows, SPREAD)
+    assert report["flips"] is None and report["claim2"]["literal mean"]["verdict"] == "Supported"
+    text = claims_markdown(report, rows)
+    assert "**The flips**: not decided" in text and "- **literal mean**: Supported" in text
+    rows += [_row("calibrated", True, s, 0.26, flips=f) for f in ("vertical", "horizontal") for s in (0, 1)]
+    report = claims_report(rows, SPREAD)
+    assert report["flips"]["choice"] == "vertical"
+    assert "The pipeline trains **vertical**" in claims_markdown(report, rows)

@@ -27,6 +27,7 @@ from huenet.data.cache import ImageCache
 from huenet.data.pairs import PairDataset
 from huenet.eval.context import context_dependence
 from huenet.eval.edges import edge_ssim
+from huenet.eval.hue_noise import hue_noise
 from huenet.eval.kid import kernel_inception_distance
 from huenet.eval.metrics import (
     bootstrap_ci,
@@ -156,15 +157,18 @@ def score(
         ``{"emd_tar_src": (N,), "emd_tar_src_linear": (N,), "rel_mi_src_tar": (N,), "rgbuv_src_tar": (N,),
         "methods": {name: {"emd_tar_out": (N,), "emd_tar_out_linear": (N,), "rel_mi_src_out": (N,), "ssim": (N,),
         "rgbuv_out_tar": (N,), "edge_ssim": (N,), "context": (N,), "realism_fd": float, "realism_kid": {"mean",
-        "std"}}}}`` (``(n,)`` for a prefix), plus ``"realism_sources"``: the distances of the untouched sources,
-        the floor a method can reach. ``_linear``: the non-cyclic W1; ``rgbuv``: the RGB-uv Hellinger
+        "std"}, "hue_noise": (N,), "hue_noise_excess": (N,)}}}`` (``(n,)`` for a prefix), plus
+        ``"hue_noise_src"`` ``(N,)``, the sources' own hue noise, and ``"realism_sources"``: the distances of the
+        untouched sources, the floor a method can reach. ``_linear``: the non-cyclic W1; ``rgbuv``: the RGB-uv Hellinger
         distance (:mod:`huenet.eval.rgbuv`); ``edge_ssim``: :mod:`huenet.eval.edges`; ``context``: the coarse context
-        dependence (:mod:`huenet.eval.context`, NaN for an undefined pair). A Frechet distance from fewer outputs
-        is biased upwards: compare a prefix's at equal ``n``.
+        dependence (:mod:`huenet.eval.context`, NaN for an undefined pair); ``hue_noise``: the output hue's spread on
+        the source's flat pixels (:mod:`huenet.eval.hue_noise`, NaN where the source has no flat region) and its
+        excess over the source's own. A Frechet distance from fewer outputs is biased upwards: compare a prefix's at
+        equal ``n``.
     """
     result: dict = {"emd_tar_src": hue_emd(target, source), "emd_tar_src_linear": hue_emd(target, source, cyclic=False),
                     "rel_mi_src_tar": hue_relative_mi(source, target), "rgbuv_src_tar": rgbuv_hellinger(source, target),
-                    "methods": {}}
+                    "hue_noise_src": hue_noise(source, source), "methods": {}}
     real_feats = real_features
     if real_feats is None and features is not None and real is not None:
         real_feats = features(real)
@@ -183,7 +187,9 @@ def score(
         scores = {"emd_tar_out": hue_emd(target[:n], out), "emd_tar_out_linear": hue_emd(target[:n], out, cyclic=False),
                   "rel_mi_src_out": hue_relative_mi(source[:n], out), "ssim": grey_ssim(source[:n], out),
                   "rgbuv_out_tar": rgbuv_hellinger(out, target[:n]), "edge_ssim": edge_ssim(source[:n], out),
-                  "context": context_dependence(source[:n], out, scale=CONTEXT_SCALE)}
+                  "context": context_dependence(source[:n], out, scale=CONTEXT_SCALE),
+                  "hue_noise": hue_noise(source[:n], out)}
+        scores["hue_noise_excess"] = scores["hue_noise"] - result["hue_noise_src"][:n]
         if real_feats is not None and features is not None:
             scores |= _realism(features_of(name, out), real_feats)
         result["methods"][name] = scores
@@ -245,6 +251,7 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0,
         "emd_tar_src_linear": _ci(scores["emd_tar_src_linear"], n_boot, seed),
         "rel_mi_src_tar": _ci(scores["rel_mi_src_tar"], n_boot, seed),
         "rgbuv_src_tar": _ci(scores["rgbuv_src_tar"], n_boot, seed),
+        "hue_noise_src": _ci(scores["hue_noise_src"], n_boot, seed),
         "methods": {},
     }
     if "realism_sources" in scores:

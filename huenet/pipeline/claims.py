@@ -37,7 +37,8 @@ from typing import Any
 
 from huenet.pipeline.report import verdict
 
-__all__ = ["READINGS", "FLIPS_DEFAULT", "reading_of", "flips_choice", "claim2_readings"]
+__all__ = ["READINGS", "FLIPS_DEFAULT", "reading_of", "flips_choice", "claim2_readings", "claims_report",
+           "claims_markdown"]
 
 # The three losses claim 2 is read under: (emd_form, emd_reduction, lambda_emd, MI weight with MI, mi_bins).
 READINGS = {
@@ -127,3 +128,54 @@ def claim2_readings(rows: Iterable[Mapping[str, Any]], spread: Mapping[str, floa
                      "with_mi": mean_with, "without_mi": mean_without,
                      "emd_ratio_with_mi": _mean([with_mi[s] for s in seeds], "emd_ratio")}
     return out
+
+
+def claims_report(rows: Iterable[Mapping[str, Any]], spread: Mapping[str, float]) -> dict[str, Any]:
+    """``reports/claims.json``: the flips' rule (None until every setting has two seeds) and claim 2's readings
+    (:func:`claim2_readings`, with the flips the rule chose)."""
+    rows = list(rows)
+    try:
+        flips = flips_choice(rows, spread)
+    except ValueError:
+        flips = None
+    return {"runs": len(_claims(rows)), "spread": dict(spread), "flips": flips,
+            "claim2": claim2_readings(rows, spread, flips["choice"] if flips else FLIPS_DEFAULT)}
+
+
+def claims_markdown(report: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> str:
+    """``reports/claims.md``: every run of the study, then the flips' decision and claim 2's verdicts, each with its
+    rule."""
+    runs = sorted(_claims(rows), key=lambda r: (str(reading_of(r)), r["flips"], r["seed"]))
+    lines = ["| run | loss | MI loss | flips | seed | EMD ratio | rel. MI [95% CI] | grey SSIM |",
+             "| :--- | :--- | :--- | :--- | ---: | ---: | ---: | ---: |"]
+    for r in runs:
+        reading = reading_of(r)
+        lines.append(f"| {r['experiment']} | {reading[0] if reading else 'other'} | "
+                     f"{'x ' + format(r['lambda_mi'], 'g') if r['lambda_mi'] else 'none'} | {r['flips']} | {r['seed']} "
+                     f"| {r['emd_ratio']:.3f} | {r['rel_mi_src_out']:.3f} [{r['rel_mi_src_out_lo']:.3f}, "
+                     f"{r['rel_mi_src_out_hi']:.3f}] | {r['grey_ssim']:.3f} |")
+    spread = report["spread"]
+    parts = ["# The claims study",
+             f"Written by notebook 06 (`dvc repro calibration`) from `reports/calibration.csv`'s rows with "
+             f"`study=claims` ({report['runs']} runs, `sweeps/claims.sh`), each one training of the full model scored "
+             "on the validation pairs; the rules are `huenet.pipeline.claims`'s. The seed spread, the calibration's "
+             f"unit: {spread['emd_ratio']:.3f} in EMD ratio, {spread['rel_mi_src_out']:.3f} in relative MI.",
+             "\n".join(lines)]
+    flips = report["flips"]
+    if flips is None:
+        parts.append("**The flips**: not decided; every setting needs two seeds with the calibrated loss.")
+    else:
+        settings = "; ".join(f"{f}: EMD ratio {s['emd_ratio']:.3f}, relative MI {s['rel_mi_src_out']:.3f} "
+                             f"({s['seeds']} seeds)" for f, s in flips["settings"].items())
+        beats = ", ".join(flips["beats"]) or "none"
+        parts.append(f"**The flips** (the paper's vertical unless another setting beats it by more than one seed "
+                     f"spread in EMD ratio at no lower relative MI): {settings}. Beating vertical: {beats}. The "
+                     f"pipeline trains **{flips['choice']}**.")
+    verdicts = [f"- **{name}**: {r['verdict']}: relative MI {r['with_mi']:.3f} with the MI loss and "
+                f"{r['without_mi']:.3f} without, seed means over {r['seeds']} seeds; the intervals are apart for "
+                f"{r['seeds_holding']} of them (EMD ratio with the MI loss {r['emd_ratio_with_mi']:.3f})"
+                for name, r in report["claim2"].items()]
+    parts.append("**Claim 2, the MI loss ties the output to the source**, under each loss (for each seed, the "
+                 "with-MI run's 95% interval wholly above the same seed's without-MI run's; over the seeds, the means "
+                 "apart by more than one seed spread):\n\n" + ("\n".join(verdicts) or "- no runs yet"))
+    return "\n\n".join(parts) + "\n"
