@@ -22,6 +22,12 @@ memory is taken two ways (tracemalloc would see neither: torch allocates outside
   ``/proc/self/clear_refs`` after a ``malloc_trim``) minus the resident set before the run. What the OS
   sees, including the C allocator's caching and fragmentation, hence noisier.
 
+A last section, in this process on one thread, measures the **memory floor**, a read and a write of the input
+forward and a read and a write backward (``(x * 1.0).backward(g)`` on the hue input, ``g`` allocated beforehand),
+and each case against it, the cases interleaved over ``--rounds`` rounds (medians), at the library's shape (2
+images of 256 x 256 px, 256 bins for both losses) and at the training step's (8 crops of 64 px, the EMD on 256 bins
+and the MI on 32 x 32, as ``params.yaml``'s train group).
+
 Usage::
 
     python benchmarks/bench_histograms.py --sizes 64 128 256 --bins 256 --batch 4 --repeats 3 \\
@@ -55,6 +61,9 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "flower", "china")
 TIME_GOAL = {"emd": 25.0, "mi": 10.0}
 MEMORY_GOAL = 10.0
 AGREEMENT_GOAL = 1e-6
+# The floor section: shape -> (batch, px, EMD bins, MI bins); at the library shape, "fast" within these multiples
+SHAPES = {"library": (2, 256, 256, 256), "training step": (8, 64, 256, 32)}
+FLOOR_GOAL = {"emd": 10.0, "mi": 40.0}
 
 
 # --------------------------------------------------------------------------- worker (subprocess)
@@ -221,6 +230,77 @@ def _ratio(a: float, b: float) -> float:
     return a / max(b, 1e-9)
 
 
+def _medians(cases: dict[str, Any], rounds: int) -> dict[str, float]:
+    """Median seconds of each zero-argument case, interleaved round by round, after a warm-up call each."""
+    for run in cases.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, run in cases.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _floor_section(rounds: int, r: float) -> list[str]:
+    """Each loss, forward + backward on one thread, as a multiple of the memory floor measured beside it."""
+    import torch
+
+    from huenet.core.histograms import joint_histogram, soft_histogram
+    from huenet.core.losses import emd_loss, mi_loss
+
+    torch.set_num_threads(1)
+    lines = [
+        "## Against the memory floor (one thread)",
+        "",
+        f"In this process, cases interleaved, median of {rounds} rounds. The floor: `(x * 1.0).backward(g)` on the "
+        "hue input (a read and a write forward, a read and a write backward). *fast*: the CPU kernels (numba); "
+        "*torch*: the banded tensor path (what other devices run); *dense*: the paper's construction.",
+        "",
+        "| shape | case | impl | ms | x floor | goal |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ]
+    verdicts = []
+    for shape, (batch, size, bins, mi_bins) in SHAPES.items():
+        hues = _photo_hues(size)
+        index = torch.arange(batch) % 4
+        output, source = hues[index].clone(), hues[(index + 1) % 4].clone()
+        target = soft_histogram(hues[4:5], bins, kernel_width_ratio=r).expand(batch, bins).contiguous()
+        leaf = output.clone().requires_grad_(True)
+        upstream = torch.rand_like(leaf)
+
+        def floor() -> None:
+            (leaf * 1.0).backward(upstream)
+            leaf.grad = None
+
+        def case(what: str, impl: str):
+            def run() -> None:
+                if what == "emd":
+                    loss = emd_loss(soft_histogram(leaf, bins, kernel_width_ratio=r, impl=impl), target, form="root")
+                else:
+                    loss = mi_loss(joint_histogram(source, leaf, mi_bins, kernel_width_ratio=r, impl=impl))
+                loss.backward()
+                leaf.grad = None
+            return run
+
+        impls = ("fast", "torch", "dense") if shape == "training step" else ("fast", "torch")
+        cases = {"floor": floor} | {f"{what} {impl}": case(what, impl) for what in ("emd", "mi") for impl in impls}
+        seconds = _medians(cases, rounds)
+        lines.append(f"| {shape}: {batch} x {size} px | memory floor | | {seconds['floor'] * 1e3:.3f} | 1 | |")
+        for what in ("emd", "mi"):
+            title = f"{CASES[what]} ({bins if what == 'emd' else mi_bins} bins)"
+            for impl in impls:
+                multiple = seconds[f"{what} {impl}"] / seconds["floor"]
+                goal = FLOOR_GOAL[what] if shape == "library" and impl == "fast" else None
+                lines.append(f"| | {title} | {impl} | {seconds[f'{what} {impl}'] * 1e3:.2f} | {multiple:.0f}x | "
+                             f"{f'<= {goal:g}x' if goal else ''} |")
+                if goal:
+                    verdicts.append(f"- library shape, {title}: {multiple:.0f}x the floor (goal <= {goal:g}x): "
+                                    f"{'goal met' if multiple <= goal else 'missed'}")
+    return lines + [""] + verdicts + [""]
+
+
 def _report(args: argparse.Namespace, results: dict, agreement: dict, exact_rss: bool, load_start) -> str:
     lines = ["# Histogram layers: CPU time and peak memory, fast vs dense", ""]
     lines += _machine(args.threads, load_start)
@@ -293,6 +373,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-up")
     parser.add_argument("--kernel-width-ratio", type=float, default=2.5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=25, help="interleaved rounds of the floor section")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/histograms.md"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = parser.parse_args(argv)
@@ -333,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
                 }
 
     report = _report(args, results, agreement, exact_rss, load_start)
-    write_report(args.out, report)
+    write_report(args.out, report + "\n" + "\n".join(_floor_section(args.rounds, args.kernel_width_ratio)))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ machine load affects them alike; the ratios are the numbers to read:
 
 - fast vs dense histogram layers (128 px, batch 4, K = 256);
 - the pipeline's own step (params.yaml's train group) as it is, and with channels_last, bf16 autocast
-  and torch.compile tried on top.
+  and torch.compile tried on top;
+- the histogram losses' share of that step on one thread: the EMD and MI terms alone, forward and backward, on
+  the step's shapes, beside the whole step (goal: at most 10%).
 
     python benchmarks/bench_train_step.py
 """
@@ -24,6 +26,7 @@ from reporting import write_report
 from synthetic import hsv_pairs
 from torch import Tensor
 
+from huenet.core.losses import emd_loss
 from huenet.pipeline.machine import cpu_name
 from huenet.training.params import stage_params
 from huenet.training.train import STAGE_KEYS, TrainConfig, TrainingRun
@@ -130,6 +133,49 @@ def cpu_profile_step(args: argparse.Namespace) -> list[str]:
     ]
 
 
+def losses_share(args: argparse.Namespace) -> list[str]:
+    """The histogram losses (forward + backward) as a share of the pipeline's whole training step, one thread."""
+    config, stage = stage_params(Path("params.yaml"), "train", TrainConfig, stage_keys=STAGE_KEYS, variant="full")
+    torch.set_num_threads(1)
+    run = TrainingRun(config, torch.device("cpu"))
+    source, target = hsv_pairs(config.batch_size, stage["crop_size"])
+    hue = torch.rand(config.batch_size, 1, stage["crop_size"], stage["crop_size"], requires_grad=True)
+    target_hist = run.histogram(target[:, :1])
+
+    def losses() -> None:
+        loss = emd_loss(run.histogram(hue), target_hist, form=config.emd_form, over_bins=config.emd_reduction)
+        (config.lambda_emd * loss + config.lambda_mi * run.mi(source[:, :1], hue)).backward()
+        hue.grad = None
+
+    cases = {"step": (lambda: run.train_step(source, target)), "losses": losses}
+    for case in cases.values():
+        case()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(args.profile_repeats):
+        for name, case in cases.items():
+            started = time.perf_counter()
+            case()
+            times[name].append(time.perf_counter() - started)
+    step, loss = (statistics.median(times[name]) for name in ("step", "losses"))
+    share = loss / step
+    return [
+        "## The histogram losses' share of a step",
+        "",
+        f"One thread; the step of `params.yaml` ({stage['crop_size']} px, batch {config.batch_size}, EMD on "
+        f"{config.bins} bins, MI on {config.mi_bins or config.bins} x {config.mi_bins or config.bins}, "
+        f"`histogram_impl: {config.histogram_impl}`) and its two histogram losses alone (forward and backward with "
+        f"respect to the output hue), interleaved, median of {args.profile_repeats}.",
+        "",
+        "| | ms |",
+        "| --- | ---: |",
+        f"| whole step (D step + G step) | {step * 1e3:.1f} |",
+        f"| histogram losses, forward + backward | {loss * 1e3:.1f} |",
+        "",
+        f"**The losses are {100 * share:.0f}% of the step** (goal <= 10%: {'met' if share <= 0.10 else 'missed'}).",
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=128)
@@ -148,6 +194,7 @@ def main() -> None:
         "",
         *fast_vs_dense(args),
         *cpu_profile_step(args),
+        *losses_share(args),
         f"Machine: {cpu_name()}, torch {torch.__version__}, {datetime.date.today().isoformat()}. "
         "Command: `python benchmarks/bench_train_step.py`.",
         "",

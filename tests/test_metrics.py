@@ -23,6 +23,7 @@ from huenet.eval.metrics import (
     hue_histogram,
     hue_joint_histogram,
     hue_relative_mi,
+    image_bootstrap_ci,
     quantize_8bit,
     realism_fd,
     seed_bootstrap_ci,
@@ -328,6 +329,25 @@ def test_bootstrap_ci_is_the_plain_percentile_bootstrap():
     _, lo, hi = bootstrap_ci(v, n_boot=20000)
     np.testing.assert_allclose([lo, hi], np.quantile(means, [0.025, 0.975]), atol=0.01)
     assert bootstrap_ci([0.4] * 5) == (0.4, 0.4, 0.4)  # no spread, no interval
+
+
+def test_the_image_bootstrap_widens_where_pairs_share_their_images():
+    """200 pairs from 50 source images, each a source 4 times, the value mostly the source's: the pairs are not
+    independent, and resampling images gives about twice the pair bootstrap's width (sqrt(4)); unrelated pairs on
+    distinct images give about the pair bootstrap's (the pigeonhole bootstrap is mildly conservative there)."""
+    rng = np.random.default_rng(3)
+    sources = np.repeat(np.arange(50), 4)
+    targets = rng.permutation(200) % 50
+    values = rng.normal(size=50)[sources] + 0.1 * rng.normal(size=200)
+    _, lo, hi = bootstrap_ci(values)
+    mean, ilo, ihi = image_bootstrap_ci(values, sources, targets)
+    assert mean == pytest.approx(values.mean()) and 1.6 < (ihi - ilo) / (hi - lo) < 2.6
+    independent = rng.normal(size=200)
+    _, lo, hi = bootstrap_ci(independent)
+    _, ilo, ihi = image_bootstrap_ci(independent, np.arange(200), np.arange(200) + 1000)
+    assert 0.9 < (ihi - ilo) / (hi - lo) < 2.0
+    with_undefined = np.where(np.arange(200) % 10 == 0, np.nan, values)
+    assert image_bootstrap_ci(with_undefined, sources, targets)[0] == pytest.approx(np.nanmean(with_undefined))
 
 
 def test_bootstrap_ci_rejects_bad_inputs():

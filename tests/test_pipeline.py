@@ -19,6 +19,8 @@ import nbformat
 import pytest
 import yaml
 
+from huenet.training.train import STAGE_KEYS
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # dvc and papermill live beside the interpreter (the venv)
 
@@ -52,11 +54,17 @@ def _notebook_stages() -> list[str]:
     return sorted(name for name, raw in _stages().items() if "papermill" in raw.get("do", raw)["cmd"])
 
 
-def test_every_stage_but_train_runs_a_notebook_and_train_runs_the_launcher():
-    assert set(_stages()) - set(_notebook_stages()) == {"train"}
+def test_every_stage_but_the_trainings_runs_a_notebook_and_they_run_the_launcher():
+    assert set(_stages()) - set(_notebook_stages()) == {"train", "train_cars"}
     spec = _stages()["train"]
-    assert spec["cmd"].split()[:3] == ["python", "-m", "huenet.pipeline.launch"] and spec["params"] == ["train"]
+    assert spec["cmd"].split()[:2] == ["huenet", "launch"] and spec["params"] == ["train"]
     assert {"models/huenet": {"persist": True}} in spec["outs"]
+    cars = _stages()["train_cars"]
+    assert cars["cmd"].split()[:4] == ["huenet", "launch", "--params", "params.yaml"] and "--variants-group cars" in \
+        cars["cmd"] and {"models/cars": {"persist": True}} in cars["outs"]
+    # the cars are trained with the flowers' config: every train key but the flowers' variants, and the cars'
+    assert set(cars["params"]) == {f"train.{k}" for k in ("config", *STAGE_KEYS)} | {"cars.variants"}
+    assert _stages()["score_cars"]["foreach"] == "${cars.variants}"
     # every run the launcher trains is scored by a notebook stage, and Table 1 reads every seed of the full model
     variants = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]["variants"]
     assert _stages()["score"]["foreach"] == "${train.variants}"
@@ -71,27 +79,35 @@ def test_stage_runs_its_notebook_with_known_parameters(stage):
     spec = raw.get("do", raw)
     source, output, names = _papermill_args(spec["cmd"])
     assert source in spec["deps"]
-    suffix = "-${key}" if "foreach" in raw else ""
+    # a foreach stage's copies by run (the cars' runs apart from the flowers' of the same name)
+    suffix = ("-cars-${key}" if "cars" in stage else "-${key}") if "foreach" in raw else ""
     assert output == f"reports/notebooks/{Path(source).stem}{suffix}.ipynb"
     assert {output: {"cache": False}} in spec["outs"]
     params = _parameters_cell(ROOT / source)
     for name in names:
         assert re.search(rf"^{name}\s*=", params, re.M), f"{source} has no parameter {name!r}"
     # Every params.yaml value the stage depends on reaches the notebook: a whole group through params_file,
-    # read by the notebook (tests/test_params.py), or each value through -p.
+    # read by the notebook (tests/test_params.py; the group of a run's variants too, -p variants_group), or each
+    # value through -p.
     read = _groups_read_from_params_file(ROOT / source)
     assert bool(read) == ("params_file" in names), f"{source}: reads groups {read}, params_file passed: {names}"
     if read:
         assert "-p params_file params.yaml" in spec["cmd"]
+        read |= set(re.findall(r"-p variants_group (\w+)", spec["cmd"]))
     values = yaml.safe_load((ROOT / "params.yaml").read_text())
     for entry in spec["params"]:
         group, _, key = entry.partition(".")
-        if key:
-            assert f"${{{entry}}}" in spec["cmd"], f"params.yaml {entry} is not passed to the notebook"
-        elif group not in read:
-            for key in values[group]:
-                assert f"${{{group}.{key}}}" in spec["cmd"], f"params.yaml {group}.{key} is not passed to the notebook"
-    assert read <= set(spec["params"]), f"{stage} reads {read} from params.yaml but does not depend on all of them"
+        if group in read:
+            continue
+        value = values[group]
+        for part in key.split(".") if key else []:
+            value = value[part]
+        # a group or a nested group: each of its values passed by name
+        wanted = [f"{entry}.{sub}" for sub in value] if isinstance(value, dict) else [entry]
+        for name in wanted:
+            assert f"${{{name}}}" in spec["cmd"], f"params.yaml {name} is not passed to the notebook"
+    assert read <= {e.partition(".")[0] for e in spec["params"]}, \
+        f"{stage} reads {read} from params.yaml but does not depend on all of them"
 
 
 def test_data_stage_figures_are_the_ones_the_notebook_saves():

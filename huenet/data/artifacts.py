@@ -1,17 +1,28 @@
-"""The files that stage ``data`` (notebook 01) writes and the other stages read: the split and the image cache."""
+"""The files that a data stage writes and the other stages read: the split and the image cache of a dataset.
+
+Stage ``data`` (notebook 01) writes the flowers' (``artifacts/``), stage ``data_cars`` (notebook 01b) the cars'
+(``artifacts/cars/``); :data:`DATASETS` names the lister of each dataset's images.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from huenet.data import cars, release
 from huenet.data.cache import ImageCache, build_cache, load_cache, save_cache
-from huenet.data.release import ImageRecord, find_duplicates, list_images
+from huenet.data.release import ImageRecord, find_duplicates
 from huenet.data.split import Split, make_split, read_splits, write_splits
 
-__all__ = ["cache_sample", "ensure_data"]
+__all__ = ["DATASETS", "cache_sample", "ensure_data"]
+
+# A dataset's name (its folder under data/) -> the function listing its images from the data root.
+DATASETS: dict[str, Callable[[str | os.PathLike], list[ImageRecord]]] = {
+    "flowers-102": release.list_images,
+    cars.FOLDER: cars.list_images,
+}
 
 
 def cache_sample(records: Sequence[ImageRecord], split: Split, limit: int | None) -> list[ImageRecord]:
@@ -40,19 +51,20 @@ def ensure_data(
     test_fraction: float = 0.1,
     validation_fraction: float = 0.1,
     load_size: int = 72,
+    dataset: str = "flowers-102",
 ) -> tuple[Split, ImageCache]:
-    """The split and image cache that notebook 01 writes, the split cut down to the cached images.
+    """The split and image cache that a data stage writes, the split cut down to the cached images.
 
-    In the pipeline both files exist (stage ``data``) and are only read. A
+    In the pipeline both files exist (stage ``data`` or ``data_cars``) and are only read. A
     notebook run on its own at smoke scale finds them missing and builds them
-    here the way notebook 01 does, from ``limit`` images.
+    here the way its data notebook does, from ``limit`` images of ``dataset`` (a key of :data:`DATASETS`).
 
     Returns:
         ``(split, cache)`` with every name of ``split`` in ``cache``.
     """
     splits_path, cache_path = Path(splits_path), Path(cache_path)
     if not (splits_path.is_file() and cache_path.is_file()):
-        records = list_images(data_root)
+        records = DATASETS[dataset](data_root)
         split = make_split([r.name for r in records], seed, test_fraction, find_duplicates(records),
                            validation_fraction)
         write_splits(split, splits_path)

@@ -34,6 +34,7 @@ from huenet.eval.metrics import (
     grey_ssim,
     hue_emd,
     hue_relative_mi,
+    image_bootstrap_ci,
     realism_fd,
     seed_bootstrap_ci,
 )
@@ -41,8 +42,8 @@ from huenet.eval.rgbuv import rgbuv_hellinger
 from huenet.nets.efficientnet_lite0 import FeatureExtractor
 from huenet.paint.methods import BoundMethod, bind, get_method
 
-__all__ = ["CONTEXT_SCALE", "KID_SUBSETS", "KID_SUBSET_SIZE", "Row", "table1_rows", "seed_groups", "labels", "PairFn",
-           "apply_method", "score", "summarise", "fixed_pairs"]
+__all__ = ["CONTEXT_SCALE", "KID_SUBSETS", "KID_SUBSET_SIZE", "Row", "table1_rows", "cars_rows", "seed_groups",
+           "labels", "PairFn", "apply_method", "score", "summarise", "fixed_pairs", "fixed_pair_images"]
 
 # KID's subsets (Binkowski et al. 2018): 100 draws of at most 500 images from each side, so that the spread comes
 # from both the outputs and the reference even where one of them has fewer images than a subset would take.
@@ -96,6 +97,20 @@ def table1_rows(full_model: str | os.PathLike, no_mi_model: str | os.PathLike,
         "histmatch": Row("histmatch"),
         "color-gan": Row("color-gan", color_gan_model),
         "feature-matching": Row("feature-matching"),
+    }
+
+
+def cars_rows(cars_model: str | os.PathLike, cars_no_mi_model: str | os.PathLike,
+              flowers_model: str | os.PathLike) -> dict[str, Row]:
+    """The rows of the cars' Table 1 (notebook 08): Hue-Net trained on cars with and without the MI loss, the
+    flowers' Hue-Net on the cars (across datasets), Reinhard and hue histogram matching. ``huenet`` and
+    ``huenet-no-mi`` are the cars models, so the claims read the cars table by the flowers' keys."""
+    return {
+        "huenet": Row("huenet", cars_model, own_label="Hue-Net (cars)"),
+        "huenet-no-mi": Row("huenet", cars_no_mi_model, own_label="w/o MI (cars)"),
+        "huenet-flowers": Row("huenet", flowers_model, own_label="Hue-Net (flowers)"),
+        "reinhard": Row("reinhard"),
+        "histmatch": Row("histmatch"),
     }
 
 
@@ -196,13 +211,18 @@ def score(
     return result
 
 
-def _ci(values: np.ndarray, n_boot: int, seed: int) -> dict:
-    """Mean and bootstrap 95% CI over the defined (non-NaN) pairs; their count where some are undefined."""
+def _ci(values: np.ndarray, n_boot: int, seed: int, images: np.ndarray | None = None) -> dict:
+    """Mean and bootstrap 95% CI over the defined (non-NaN) pairs, resampling pairs or, with ``images`` (the
+    ``(N, 2)`` source and target image of each pair), images; the defined pairs' count where some are undefined."""
     values = np.asarray(values, dtype=np.float64)
     defined = values[~np.isnan(values)]
     if defined.size == 0:
         return {"mean": None, "ci95": [None, None], "defined": 0}
-    mean, lo, hi = bootstrap_ci(defined, n_boot=n_boot, seed=seed)
+    if images is None:
+        mean, lo, hi = bootstrap_ci(defined, n_boot=n_boot, seed=seed)
+    else:
+        ids = images[: values.size]
+        mean, lo, hi = image_bootstrap_ci(values, ids[:, 0], ids[:, 1], n_boot=n_boot, seed=seed)
     entry = {"mean": round(mean, 4), "ci95": [round(lo, 4), round(hi, 4)]}
     return entry if defined.size == values.size else entry | {"defined": int(defined.size)}
 
@@ -236,8 +256,12 @@ def _seed_entry(members: Sequence[Mapping], n_boot: int, seed: int) -> dict:
 
 
 def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0,
-              seeds: Mapping[str, Sequence[str]] | None = None) -> dict:
+              seeds: Mapping[str, Sequence[str]] | None = None, images: Tensor | None = None) -> dict:
     """Means and percentile-bootstrap 95% CIs of :func:`score`'s per-pair values (the table1.json shape).
+
+    ``images``: ``(N, 2)`` the source and target image of each pair (:func:`fixed_pair_images`); when given, the
+    intervals resample images instead of pairs (:func:`huenet.eval.metrics.image_bootstrap_ci`), for pairs drawn
+    from few images (the cars' 250 test images). Rows of several seeds are not folded then.
 
     ``seeds``: row -> the methods of ``scores`` that are its training seeds, itself first (:func:`seed_groups`).
     Such a row's entry is over all its seeds, its intervals resample seeds and pairs
@@ -245,24 +269,27 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0,
     mean. Each seed's own entry, pairs resampled only, goes under ``seed_runs[row]``; the other seeds are no
     rows of their own.
     """
+    ids = None if images is None else np.asarray(images)
     summary = {
         "pairs": int(len(scores["emd_tar_src"])),
-        "emd_tar_src": _ci(scores["emd_tar_src"], n_boot, seed),
-        "emd_tar_src_linear": _ci(scores["emd_tar_src_linear"], n_boot, seed),
-        "rel_mi_src_tar": _ci(scores["rel_mi_src_tar"], n_boot, seed),
-        "rgbuv_src_tar": _ci(scores["rgbuv_src_tar"], n_boot, seed),
-        "hue_noise_src": _ci(scores["hue_noise_src"], n_boot, seed),
+        "emd_tar_src": _ci(scores["emd_tar_src"], n_boot, seed, ids),
+        "emd_tar_src_linear": _ci(scores["emd_tar_src_linear"], n_boot, seed, ids),
+        "rel_mi_src_tar": _ci(scores["rel_mi_src_tar"], n_boot, seed, ids),
+        "rgbuv_src_tar": _ci(scores["rgbuv_src_tar"], n_boot, seed, ids),
+        "hue_noise_src": _ci(scores["hue_noise_src"], n_boot, seed, ids),
         "methods": {},
     }
     if "realism_sources" in scores:
         summary["realism_sources"] = _rounded_realism(scores["realism_sources"])
         summary["kid_subsets"] = [KID_SUBSETS, KID_SUBSET_SIZE]
     groups = {row: list(members) for row, members in (seeds or {}).items() if len(members) > 1}
+    if groups and images is not None:
+        raise ValueError("resampling images folds no seeds: give seeds or images, not both")
     folded = {m for members in groups.values() for m in members[1:]}
     runs: dict = {}
     for name, values in scores["methods"].items():
         entry: dict = {"pairs": int(len(values["emd_tar_out"]))}
-        entry |= {k: _ci(v, n_boot, seed) for k, v in values.items() if not k.startswith("realism_")}
+        entry |= {k: _ci(v, n_boot, seed, ids) for k, v in values.items() if not k.startswith("realism_")}
         if "realism_fd" in values:
             entry |= _rounded_realism(values)
         runs[name] = entry
@@ -272,6 +299,12 @@ def summarise(scores: Mapping, *, n_boot: int = 2000, seed: int = 0,
         summary["methods"][row] = _seed_entry([scores["methods"][m] for m in members], n_boot, seed)
         summary.setdefault("seed_runs", {})[row] = {m: runs[m] for m in members}
     return summary
+
+
+def fixed_pair_images(cache: ImageCache, names: Sequence[str], *, n_pairs: int, seed: int) -> Tensor:
+    """``(n_pairs, 2)`` the cache positions of the source and target image of each of :func:`fixed_pairs`' pairs
+    (the same arguments): which pairs share an image, for :func:`summarise`'s ``images``."""
+    return PairDataset(cache, names, crop_size=1, mode="eval", seed=seed, n_pairs=n_pairs).pairs()
 
 
 def fixed_pairs(cache: ImageCache, names: Sequence[str], *, crop_size: int, n_pairs: int,

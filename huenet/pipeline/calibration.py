@@ -48,7 +48,11 @@ CONFIG_COLUMNS = ("emd_form", "emd_reduction", "lambda_emd", "lambda_mi", "mi_bi
                   "batch_size", "width", "depth", "seed")
 # What a run did before its config had the field: the sweep's runs flipped the crops horizontally.
 BEFORE_THE_FIELD = {"flips": "horizontal"}
-STUDY_PREFIXES = {"claims-": "claims"}  # experiment name prefix -> study; other experiments: "calibration"
+# experiment name prefix -> study; other experiments: "calibration". A study other than the flowers' reads its
+# run's metrics, and the variant's fields, where its stages write them: the cars' seeds (sweeps/cars_seeds.sh).
+STUDY_PREFIXES = {"claims-": "claims", "cars-": "cars"}
+STUDY_METRICS = {"cars": "reports/cars/metrics/train_full.json"}
+STUDY_VARIANTS = {"cars": "cars"}
 # commit: the code the experiment ran on (its baseline), since the code, not only the params, defines a run;
 # split: the pairs it was scored on (only validation rows choose anything); cpu: the same seed lands elsewhere
 # on another CPU
@@ -76,18 +80,22 @@ def _entries(exp_show: Sequence[Mapping]) -> Iterator[tuple[str, Mapping]]:
 
 
 def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FILE) -> list[dict[str, Any]]:
-    """One row (``COLUMNS``) per finished experiment that wrote ``metrics_file``, sorted by form and weights."""
+    """One row (``COLUMNS``) per finished experiment that wrote ``metrics_file`` (a study's own file where it has
+    one, :data:`STUDY_METRICS`), sorted by study, form and weights."""
     rows = []
     for commit, rev in _entries(exp_show):
         data = rev.get("data") or {}
-        metrics = ((data.get("metrics") or {}).get(metrics_file) or {}).get("data")
-        params = (((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}).get("train")
+        name = rev.get("name") or rev.get("rev", "")[:7]
+        study = study_of(name)
+        metrics = ((data.get("metrics") or {}).get(STUDY_METRICS.get(study, metrics_file)) or {}).get("data")
+        groups = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
+        params = groups.get("train")
         # an experiment of another stage carries the metrics file it found: only a scored run says its split
         if not metrics or not params or "split" not in metrics:
             continue
-        config = {**params["config"], **((params.get("variants") or {}).get("full") or {})}
-        name = rev.get("name") or rev.get("rev", "")[:7]
-        row = {"experiment": name, "commit": commit, "split": metrics.get("split"), "study": study_of(name),
+        variants = (groups.get(STUDY_VARIANTS.get(study, "train")) or {}).get("variants") or {}
+        config = {**params["config"], **(variants.get("full") or {})}
+        row = {"experiment": name, "commit": commit, "split": metrics.get("split"), "study": study,
                "cpu": metrics.get("cpu")}
         row |= {key: config.get(key, BEFORE_THE_FIELD.get(key)) for key in CONFIG_COLUMNS}
         row |= {"threads": params.get("threads"), "eval_pairs": params.get("eval_pairs")}
@@ -122,8 +130,8 @@ def color_gan_rows(exp_show: Sequence[Mapping], prefix: str = COLOR_GAN_PREFIX) 
 def study_of(experiment: str) -> str:
     """The study an experiment belongs to, by its name's prefix (:data:`STUDY_PREFIXES`).
 
-    >>> study_of("claims-sum-mi-s0"), study_of("v-root-mi80-bins32")
-    ('claims', 'calibration')
+    >>> study_of("claims-sum-mi-s0"), study_of("cars-full-s1"), study_of("v-root-mi80-bins32")
+    ('claims', 'cars', 'calibration')
     """
     return next((study for prefix, study in STUDY_PREFIXES.items() if experiment.startswith(prefix)), "calibration")
 

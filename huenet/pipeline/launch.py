@@ -78,12 +78,14 @@ def is_finished(config: TrainConfig, pairs: PairDataset, run_dir: Path) -> bool:
 
 
 def run_commands(variants: Sequence[str], params: Path, splits: Path, cache: Path, out_dir: Path, *,
-                 nproc_per_node: int) -> list[list[str]]:
-    """The command that trains each variant into ``out_dir/<variant>`` (``torchrun`` when ``nproc_per_node > 1``)."""
+                 nproc_per_node: int, variants_group: str = "train") -> list[list[str]]:
+    """The command that trains each variant of ``variants_group`` into ``out_dir/<variant>`` (``torchrun`` when
+    ``nproc_per_node > 1``)."""
     prefix = ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc_per_node}"]
               if nproc_per_node > 1 else [sys.executable])
-    return [[*prefix, "-m", "huenet", "train", "--params", str(params), "--variant", v, "--splits", str(splits),
-             "--cache", str(cache), "--out-dir", str(out_dir / v)] for v in variants]
+    return [[*prefix, "-m", "huenet", "train", "--params", str(params), "--variant", v, "--variants-group",
+             variants_group, "--splits", str(splits), "--cache", str(cache), "--out-dir", str(out_dir / v)]
+            for v in variants]
 
 
 def launch(commands: dict[str, list[str]], jobs: int, *, log=None) -> list[RunResult]:
@@ -128,19 +130,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out-dir", type=Path, default=Path("models/huenet"), help="one folder per variant in here")
     parser.add_argument("--report", type=Path, help="write the runs' times and CPU use as JSON here")
     parser.add_argument("--jobs", type=int, help="runs at a time (default: CPUs / train.threads)")
+    parser.add_argument("--variants-group", default="train", metavar="GROUP",
+                        help="train GROUP.variants with train.config (default: train; stage train_cars: cars)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        group = read_group(args.params, "train")
-        variants = list(group.get("variants") or {})
+        owner = args.variants_group
+        variants = list(read_group(args.params, owner).get("variants") or {})
         if not variants:
-            raise ValueError(f"{args.params}: train.variants names no run")
+            raise ValueError(f"{args.params}: {owner}.variants names no run")
         # every setting checked before any run starts
-        configs = {v: stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=v)
-                   for v in variants}
+        configs = {v: stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=v,
+                                   variants_group=owner) for v in variants}
         stage = configs[variants[0]][1]
         threads, nproc = int(stage["threads"]), int(stage["nproc_per_node"])
         missing = [str(p) for p in (args.splits, args.cache) if not p.is_file()]
@@ -156,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     todo = [v for v in variants if v not in finished]
     jobs = args.jobs or default_jobs(threads, nproc)
     commands = dict(zip(todo, run_commands(todo, args.params, args.splits, args.cache, args.out_dir,
-                                           nproc_per_node=nproc)))
+                                           nproc_per_node=nproc, variants_group=args.variants_group)))
     print(f"{len(finished)} runs already finished ({', '.join(finished) or 'none'}); training {len(todo)} "
           f"({', '.join(todo) or 'none'}), {jobs} at a time, {threads} thread(s) each", flush=True)
     started, cpu_before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)

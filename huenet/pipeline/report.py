@@ -30,7 +30,7 @@ __all__ = [
     "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "TITLES", "format_ci", "markdown_table", "headline",
     "table1_report", "summary_table", "seven_pairs", "closer_to_target", "mi_ties_to_source", "column_leaders",
     "paper_tar_src_is_non_cyclic", "not_a_colour_map", "COLUMNS", "README_COLUMNS", "DIRECTIONS", "format_kid",
-    "paper_claims", "beyond_the_paper", "column_sentences", "CLAIMS_NOTE",
+    "paper_claims", "beyond_the_paper", "column_sentences", "CLAIMS_NOTE", "cars_markdown", "seeds_on_validation",
     "source_vs_target", "method_means", "table1_markdown", "write_table1",
     "readme_block", "readme_results", "update_readme", "main",
 ]
@@ -309,9 +309,10 @@ def _reading_sentence(readings: Mapping[str, Mapping]) -> str:
     return "; ".join(clauses)
 
 
-def paper_claims(report: Mapping, study: Mapping | None = None) -> str:
+def paper_claims(report: Mapping, study: Mapping | None = None, *, beside_the_paper: bool = True) -> str:
     """The paper's two measurable claims on Table 1's test pairs, and claim 2 under its own losses from the claims
-    study (``reports/claims.json``, validation pairs) when given: a numbered Markdown list."""
+    study (``reports/claims.json``, validation pairs) when given: a numbered Markdown list. ``beside_the_paper``:
+    quote the paper's numbers, which are the flowers' (not for the cars' table)."""
     methods = report["methods"]
     hue_net, no_mi = methods["huenet"], methods["huenet-no-mi"]
     paper = PAPER_MEANS
@@ -322,15 +323,17 @@ def paper_claims(report: Mapping, study: Mapping | None = None) -> str:
     if study and study.get("claim2"):
         literal = (" Under each loss the claims study trained, three seeds with the MI loss and three without, on "
                    f"validation pairs (`reports/claims.md`): {_reading_sentence(study['claim2'])}.")
+    quote_1 = (f" (the paper: {paper['emd_tar_out'] / paper['emd_tar_src']:.2f}; its TAR-SRC is nearer our "
+               f"{nearer[0]} W1 of the same pairs, {nearer[1]:.3f})" if beside_the_paper else "")
+    quote_2 = (f" (the paper: {paper['rel_mi_src_out']:.3f} against {paper['rel_mi_src_out_no_mi']:.3f})"
+               if beside_the_paper else "")
     items = [
         f"**Closer to the target.** {closer_to_target(report)} ({_seeds_holding(report, _closer(report))}): EMD "
         f"TAR-OUT {format_ci(hue_net['emd_tar_out'])} against TAR-SRC {format_ci(report['emd_tar_src'])}, a ratio "
-        f"of {output / source:.2f} (the paper: {paper['emd_tar_out'] / paper['emd_tar_src']:.2f}; its TAR-SRC is "
-        f"nearer our {nearer[0]} W1 of the same pairs, {nearer[1]:.3f}).",
+        f"of {output / source:.2f}{quote_1}.",
         f"**The MI loss ties the output to the source.** {mi_ties_to_source(report)} "
         f"({_seeds_holding(report, _more_mi(report))}): relative MI SRC-OUT {format_ci(hue_net['rel_mi_src_out'])} "
-        f"with the MI loss, {format_ci(no_mi['rel_mi_src_out'])} without (the paper: {paper['rel_mi_src_out']:.3f} "
-        f"against {paper['rel_mi_src_out_no_mi']:.3f}).{literal}",
+        f"with the MI loss, {format_ci(no_mi['rel_mi_src_out'])} without{quote_2}.{literal}",
     ]
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
 
@@ -348,29 +351,34 @@ def column_sentences(summary: Mapping) -> str:
     return "\n".join(items)
 
 
-def beyond_the_paper(report: Mapping) -> str:
-    """The replication's own comparisons: the columns' winners, Soiffer & Zhang's systems, and whether Hue-Net (and
-    the model without the MI loss) paints by region: Markdown."""
+def _soiffer_zhang(report: Mapping) -> str:
     methods, subset = report["methods"], report["feature_matching_subset"]
-    hue_net, no_mi, gan = (methods[k] for k in ("huenet", "huenet-no-mi", "color-gan"))
-    fm, hue_net_k = subset["methods"]["feature-matching"], subset["methods"]["huenet"]
+    gan, fm, hue_net_k = methods["color-gan"], subset["methods"]["feature-matching"], subset["methods"]["huenet"]
 
     def mean(entry: Mapping, key: str) -> str:
         return f"{entry[key]['mean']:.3f}"
 
+    return (f"**Soiffer & Zhang's systems** aim at the target's mean colour, not its hue histogram. On the first "
+            f"{subset['pairs']} pairs feature matching reaches EMD {mean(fm, 'emd_tar_out')} (Hue-Net "
+            f"{mean(hue_net_k, 'emd_tar_out')}), grey SSIM {mean(fm, 'ssim')} (Hue-Net {mean(hue_net_k, 'ssim')}) and "
+            f"KID x 1000 {format_kid(fm['realism_kid'])} (Hue-Net {format_kid(hue_net_k['realism_kid'])}, the "
+            f"untouched sources {format_kid(subset['realism_sources']['realism_kid'])}); on all the pairs the colour "
+            f"GAN reaches EMD {mean(gan, 'emd_tar_out')}, grey SSIM {mean(gan, 'ssim')} and KID x 1000 "
+            f"{format_kid(gan['realism_kid'])}.")
+
+
+def beyond_the_paper(report: Mapping) -> str:
+    """The replication's own comparisons: the columns' winners, Soiffer & Zhang's systems (where the report has
+    them), and whether Hue-Net (and the model without the MI loss) paints by region: Markdown."""
+    methods = report["methods"]
+    hue_net, no_mi = methods["huenet"], methods["huenet-no-mi"]
     noise = (f"hue noise {_cell(hue_net, 'hue_noise')} against the sources' own "
              f"{_cell(report, 'hue_noise_src')} on the same flat pixels")
     return "\n\n".join([
         f"Column by column, on all {report['pairs']} pairs (a method wins a column when its interval lies apart from "
         "every other method's; KID's interval is its mean ± its spread over subsets):",
         column_sentences(report),
-        f"**Soiffer & Zhang's systems** aim at the target's mean colour, not its hue histogram. On the first "
-        f"{subset['pairs']} pairs feature matching reaches EMD {mean(fm, 'emd_tar_out')} (Hue-Net "
-        f"{mean(hue_net_k, 'emd_tar_out')}), grey SSIM {mean(fm, 'ssim')} (Hue-Net {mean(hue_net_k, 'ssim')}) and "
-        f"KID x 1000 {format_kid(fm['realism_kid'])} (Hue-Net {format_kid(hue_net_k['realism_kid'])}, the untouched "
-        f"sources {format_kid(subset['realism_sources']['realism_kid'])}); on all the pairs the colour GAN reaches "
-        f"EMD {mean(gan, 'emd_tar_out')}, grey SSIM {mean(gan, 'ssim')} and KID x 1000 "
-        f"{format_kid(gan['realism_kid'])}.",
+        *([_soiffer_zhang(report)] if "feature_matching_subset" in report else []),
         f"**Painting by region, not a colour map** (the paper's section 3: the insect painted apart from the petals). "
         f"Hue-Net: {not_a_colour_map(report)} ({_seeds_holding(report, _paints_by_region(report))}). Its context "
         f"dependence at the 4 x 4 scale, the share of the output's hue variance that no map of the source colour "
@@ -382,12 +390,14 @@ def beyond_the_paper(report: Mapping) -> str:
     ])
 
 
-def source_vs_target(report: Mapping) -> str:
-    """One sentence: how far the targets' hues are from the sources', before any method."""
+def source_vs_target(report: Mapping, *, beside_the_paper: bool = True) -> str:
+    """One sentence: how far the targets' hues are from the sources', before any method, with the paper's (flower)
+    means where ``beside_the_paper``."""
+    emd_quote = f"; the paper: {PAPER_MEANS['emd_tar_src']:.3f}" if beside_the_paper else ""
+    mi_quote = f" (the paper: {PAPER_MEANS['rel_mi_src_tar']:.3f})" if beside_the_paper else ""
     return (f"Source vs target: EMD TAR-SRC {format_ci(report['emd_tar_src'])} (cyclic W1) and "
-            f"{format_ci(report['emd_tar_src_linear'])} (non-cyclic W1, hue cut at red; the paper: "
-            f"{PAPER_MEANS['emd_tar_src']:.3f}), relative MI SRC-TAR {format_ci(report['rel_mi_src_tar'])} "
-            f"(the paper: {PAPER_MEANS['rel_mi_src_tar']:.3f}).")
+            f"{format_ci(report['emd_tar_src_linear'])} (non-cyclic W1, hue cut at red{emd_quote}), relative MI "
+            f"SRC-TAR {format_ci(report['rel_mi_src_tar'])}{mi_quote}.")
 
 
 def method_means(report: Mapping) -> str:
@@ -452,6 +462,39 @@ def write_table1(report_dir: str | os.PathLike, report: Mapping, scores: Mapping
     (report_dir / "table1.json").write_text(json.dumps(report, indent=1) + "\n")
     (report_dir / "metrics" / "table1.json").write_text(json.dumps(headline(report), indent=1) + "\n")
     (report_dir / "table1.md").write_text(table1_markdown(report, scores, crop_size=crop_size))
+
+
+def seeds_on_validation(runs: Sequence[Mapping]) -> str:
+    """The spread of a model's training seeds on its validation pairs, from their headline metrics (each run's
+    ``emd_ratio`` and ``rel_mi_src_out``): one sentence."""
+    ratios, mis = (np.array([r[key] for r in runs]) for key in ("emd_ratio", "rel_mi_src_out"))
+    return (f"On the cars' validation pairs its {len(runs)} training seeds give EMD ratios "
+            f"{', '.join(f'{v:.3f}' for v in ratios)} (standard deviation {ratios.std(ddof=1):.3f}) and relative MI "
+            f"{', '.join(f'{v:.3f}' for v in mis)} ({mis.std(ddof=1):.3f}): the spread a verdict on one seed cannot "
+            "see." if len(runs) > 1 else "Its other seeds have not been trained.")
+
+
+def cars_markdown(report: Mapping, reverse: Mapping, seeds_sentence_text: str, *, crop_size: int) -> str:
+    """``reports/cars/table1.md``: the cars' Table 1 with the flowers' columns, the cars model on flower pairs, the
+    claims read by the same rules (on one seed)."""
+    return "\n\n".join([
+        "# Table 1 on cars",
+        f"Generated by `notebooks/08-cars.ipynb` (`dvc repro table1_cars`). {report['pairs']} fixed-seed random pairs "
+        f"of the cars' test images at {crop_size} px, mean [95% CI]; the pairs share their images (each test image is "
+        "in several pairs), so the intervals resample images, not pairs (Owen's pigeonhole bootstrap, "
+        "`huenet.eval.metrics.image_bootstrap_ci`). Hue-Net is trained on the cars with the loss chosen on flower "
+        "validation pairs (no calibration of its own); `huenet-flowers` is the flowers' model on the same pairs.",
+        source_vs_target(report, beside_the_paper=False),
+        summary_table(report, README_COLUMNS),
+        "## The models across datasets",
+        f"The cars model and the flowers model on the flowers' first {reverse['pairs']} test pairs (Table 1's), "
+        "pairs resampled:",
+        summary_table(reverse, README_COLUMNS),
+        "## The claims, by the same rules",
+        "Hue-Net's row is one training seed (seed 0): each verdict rests on it. " + seeds_sentence_text,
+        paper_claims(report, beside_the_paper=False),
+        beyond_the_paper(report),
+    ]) + "\n"
 
 
 def readme_block(report: Mapping, study: Mapping | None = None) -> str:

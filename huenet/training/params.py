@@ -56,6 +56,7 @@ def stage_params(
     *,
     stage_keys: Sequence[str],
     variant: str | None = None,
+    variants_group: str | None = None,
 ) -> tuple[Config, dict[str, Any]]:
     """The config and the stage's own settings of ``group`` (for ``variant``, if the group has variants).
 
@@ -64,7 +65,9 @@ def stage_params(
         group: its top-level group, e.g. ``"train"``.
         config_cls: the dataclass built from ``group.config`` (unknown fields are refused).
         stage_keys: the keys the group holds beside ``config`` and ``variants``; all required.
-        variant: a key of ``group.variants`` whose fields replace the config's.
+        variant: a key of the variants whose fields replace the config's.
+        variants_group: the group whose ``variants`` hold ``variant`` (default: ``group``): the cars' runs are
+            ``cars.variants`` of ``train.config``.
 
     Returns:
         ``(config, {key: value for key in stage_keys})``.
@@ -81,9 +84,10 @@ def stage_params(
         raise ValueError(f"params group {group!r} in {path}: {problem}")
     fields = dict(values["config"] or {})
     if variant is not None:
-        variants = values.get("variants") or {}
+        owner = variants_group or group
+        variants = (values if owner == group else read_group(path, owner)).get("variants") or {}
         if variant not in variants:
-            raise ValueError(f"params group {group!r} in {path} has no variant {variant!r}")
+            raise ValueError(f"params group {owner!r} in {path} has no variant {variant!r}")
         fields.update(variants[variant] or {})
     config = config_from_dict(config_cls, fields, f"{group}.config")
     return config, {key: values[key] for key in stage_keys}

@@ -351,6 +351,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 trained, 1 training diverged, 2 bad arguments or settings.")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
     parser.add_argument("--variant", required=True, help="a key of train.variants, e.g. full")
+    parser.add_argument("--variants-group", default="train", metavar="GROUP",
+                        help="the params group whose variants hold --variant (default: train; the cars': cars)")
     parser.add_argument("--out-dir", type=Path, help="the run's folder (default: models/VARIANT, as the stage)")
     parser.add_argument("--splits", type=Path, default=Path("artifacts/splits.json"),
                         help="splits written by the data stage (default: artifacts/splits.json)")
@@ -363,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``huenet train``: train one variant of ``params.yaml``'s train group into ``--out-dir``."""
     args = _parser().parse_args(argv)
     try:
-        config, stage = stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=args.variant)
+        config, stage = stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=args.variant,
+                                     variants_group=args.variants_group)
         cache_path = args.cache or Path(f"artifacts/cache_{read_group(args.params, 'data').get('load_size')}.pt")
         missing = [str(p) for p in (args.splits, cache_path) if not p.is_file()]
         if missing:
