@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" != "--collect" ]]; then
     for seed in 1 2; do
-        dvc exp run --queue score_cars@full -n "cars-full-s$seed" -S "cars.variants={full:{seed:$seed}}" \
-            -S train.threads=1
+        # cars.variants cut to `full`, then its seed added (an override cannot put a new key into `full: {}`)
+        dvc exp run --queue score_cars@full -n "cars-full-s$seed" -S 'cars.variants={full:{}}' \
+            -S "+cars.variants.full.seed=$seed" -S train.threads=1
     done
     dvc queue start --jobs 2
     while dvc queue status | grep -qE 'Queued|Running'; do sleep 60; done
