@@ -18,6 +18,7 @@ from huenet.pipeline.report import (
     README_END,
     README_START,
     beyond_the_paper,
+    cars_readme,
     closer_to_target,
     column_leaders,
     headline,
@@ -307,3 +308,15 @@ def test_a_real_summary_fits_the_report():
         for values in entry["methods"].values():
             values["realism_fd"], values["realism_kid"] = 2.0, {"mean": 0.1, "std": 0.01}
     assert "| feature-matching | 4 |" in table1_markdown(report, scores, crop_size=16)
+
+
+def test_the_readme_shows_the_cars_beside_the_flowers_and_where_they_disagree():
+    flowers = _report()
+    cars = json.loads(json.dumps(flowers))
+    cars["methods"]["huenet"]["rel_mi_src_out"] = _entry(0.06)  # no more MI with the MI loss on cars
+    text = cars_readme(cars, flowers)
+    assert ("the MI loss ties the output to the source: Not supported on cars, Supported on flowers" in text
+            and "Cars and flowers disagree on 1 of 3: the MI loss ties the output to the source." in text)
+    assert "Cars and flowers agree on every claim." in cars_readme(flowers, flowers)
+    block = readme_block(flowers, None, cars)
+    assert "**Cars** (Stanford Cars" in block and "**Cars**" not in readme_block(flowers)

@@ -30,7 +30,8 @@ __all__ = [
     "PAPER_CITATION", "PAPER_TABLE1", "PAPER_MEANS", "TITLES", "format_ci", "markdown_table", "headline",
     "table1_report", "summary_table", "seven_pairs", "closer_to_target", "mi_ties_to_source", "column_leaders",
     "paper_tar_src_is_non_cyclic", "not_a_colour_map", "COLUMNS", "README_COLUMNS", "DIRECTIONS", "format_kid",
-    "paper_claims", "beyond_the_paper", "column_sentences", "CLAIMS_NOTE", "cars_markdown", "seeds_on_validation",
+    "paper_claims", "beyond_the_paper", "column_sentences", "CLAIMS_NOTE", "cars_markdown",
+    "seeds_on_validation", "verdicts", "cars_readme",
     "source_vs_target", "method_means", "table1_markdown", "write_table1",
     "readme_block", "readme_results", "update_readme", "main",
 ]
@@ -338,17 +339,18 @@ def paper_claims(report: Mapping, study: Mapping | None = None, *, beside_the_pa
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
 
 
-def column_sentences(summary: Mapping) -> str:
+def column_sentences(summary: Mapping, *, compact: bool = False) -> str:
     """Each column with a better side, and the method that wins it by :func:`column_leaders`, or the methods tied at
-    its top: one Markdown list item per column."""
+    its top: one Markdown list item per column, or with ``compact`` one sentence."""
     items = []
     for key, meaning in MEANINGS.items():
         leaders = column_leaders(summary["methods"], key)
         if not leaders:
             continue
-        who = f"**{leaders[0]}**" if len(leaders) == 1 else "no single method; " + ", ".join(leaders) + " overlap"
-        items.append(f"- {COLUMNS[key]} ({DIRECTIONS[key]} is better: {meaning}): {who}.")
-    return "\n".join(items)
+        who = f"**{leaders[0]}**" if len(leaders) == 1 else ", ".join(leaders) + " (tied)"
+        items.append(f"{meaning} ({COLUMNS[key]}): {who}" if compact
+                     else f"- {COLUMNS[key]} ({DIRECTIONS[key]} is better: {meaning}): {who}.")
+    return ("Each column's winner: " + "; ".join(items) + ".") if compact else "\n".join(items)
 
 
 def _soiffer_zhang(report: Mapping) -> str:
@@ -367,17 +369,20 @@ def _soiffer_zhang(report: Mapping) -> str:
             f"{format_kid(gan['realism_kid'])}.")
 
 
-def beyond_the_paper(report: Mapping) -> str:
-    """The replication's own comparisons: the columns' winners, Soiffer & Zhang's systems (where the report has
-    them), and whether Hue-Net (and the model without the MI loss) paints by region: Markdown."""
+def beyond_the_paper(report: Mapping, *, compact: bool = False) -> str:
+    """The replication's own comparisons: the columns' winners (one sentence with ``compact``), Soiffer & Zhang's
+    systems (where the report has them), and whether Hue-Net (and the model without the MI loss) paints by region:
+    Markdown."""
     methods = report["methods"]
     hue_net, no_mi = methods["huenet"], methods["huenet-no-mi"]
     noise = (f"hue noise {_cell(hue_net, 'hue_noise')} against the sources' own "
              f"{_cell(report, 'hue_noise_src')} on the same flat pixels")
     return "\n\n".join([
-        f"Column by column, on all {report['pairs']} pairs (a method wins a column when its interval lies apart from "
-        "every other method's; KID's interval is its mean ± its spread over subsets):",
-        column_sentences(report),
+        *([column_sentences(report, compact=True) + " (A method wins a column when its interval lies apart from "
+           "every other's; [docs/metrics.md](docs/metrics.md) says which side of each is better.)"] if compact else [
+            f"Column by column, on all {report['pairs']} pairs (a method wins a column when its interval lies apart "
+            "from every other method's; KID's interval is its mean ± its spread over subsets):",
+            column_sentences(report)]),
         *([_soiffer_zhang(report)] if "feature_matching_subset" in report else []),
         f"**Painting by region, not a colour map** (the paper's section 3: the insect painted apart from the petals). "
         f"Hue-Net: {not_a_colour_map(report)} ({_seeds_holding(report, _paints_by_region(report))}). Its context "
@@ -489,7 +494,7 @@ def cars_markdown(report: Mapping, reverse: Mapping, seeds_sentence_text: str, *
         "## The models across datasets",
         f"The cars model and the flowers model on the flowers' first {reverse['pairs']} test pairs (Table 1's), "
         "pairs resampled:",
-        summary_table(reverse, README_COLUMNS),
+        summary_table(reverse, tuple(c for c in README_COLUMNS if not c.startswith("realism"))),
         "## The claims, by the same rules",
         "Hue-Net's row is one training seed (seed 0): each verdict rests on it. " + seeds_sentence_text,
         paper_claims(report, beside_the_paper=False),
@@ -497,19 +502,46 @@ def cars_markdown(report: Mapping, reverse: Mapping, seeds_sentence_text: str, *
     ]) + "\n"
 
 
-def readme_block(report: Mapping, study: Mapping | None = None) -> str:
+def verdicts(report: Mapping) -> dict[str, str]:
+    """Each claim read on a dataset's table, by the rules above."""
+    return {"closer to the target": closer_to_target(report), "the MI loss ties the output to the source":
+            mi_ties_to_source(report), "painting by region, not a colour map": not_a_colour_map(report)}
+
+
+def cars_readme(cars: Mapping, flowers: Mapping) -> str:
+    """The README's paragraph on the cars (``reports/cars/table1.json``): its table, each claim's verdict beside the
+    flowers', and where the two disagree."""
+    on_cars, on_flowers = verdicts(cars), verdicts(flowers)
+    differ = [claim for claim in on_cars if on_cars[claim] != on_flowers[claim]]
+    columns = ("emd_tar_out", "rel_mi_src_out", "ssim", "context", "hue_noise", "realism_kid")
+    return "\n\n".join([
+        f"**Cars** (Stanford Cars, the paper's third dataset: [reports/cars/table1.md](reports/cars/table1.md)). "
+        f"{cars['pairs']} random pairs of the cars' test images, the intervals resampling images; Hue-Net trained on "
+        "cars with the flowers' loss, one seed (its seed spread on validation pairs is in the report). "
+        f"{source_vs_target(cars, beside_the_paper=False)}",
+        summary_table(cars, columns),
+        "Each claim on cars (one seed) and on flowers: " + "; ".join(
+            f"{claim}: {on_cars[claim]} on cars, {on_flowers[claim]} on flowers" for claim in on_cars) + ". "
+        + (f"Cars and flowers disagree on {len(differ)} of {len(on_cars)}: {', '.join(differ)}." if differ
+           else "Cars and flowers agree on every claim."),
+    ])
+
+
+def readme_block(report: Mapping, study: Mapping | None = None, cars: Mapping | None = None) -> str:
     """The README's results, between its markers: the means of every method, the paper's claims (with claim 2 under
-    the claims study's losses, ``study`` = ``reports/claims.json``), the replication's own comparisons, Figure 6."""
+    the claims study's losses, ``study`` = ``reports/claims.json``), the replication's own comparisons, the cars'
+    table (``reports/cars/table1.json``) where it exists, Figure 6."""
     return "\n\n".join([
         README_START,
-        f"From the committed run of the pipeline: {report['pairs']} fixed-seed random test pairs, mean [bootstrap "
-        "95% CI] ([reports/table1.md](reports/table1.md) has the seven first pairs beside the paper's and every "
+        f"**Flowers** (Oxford 102): {report['pairs']} fixed-seed random test pairs, mean [bootstrap 95% CI] "
+        "([reports/table1.md](reports/table1.md) has the seven first pairs beside the paper's, each seed, and every "
         f"method on feature matching's pairs). {source_vs_target(report)} {seeds_sentence(report)}",
         summary_table(report, README_COLUMNS),
         "**The paper's claims.** " + CLAIMS_NOTE.replace(" Every departure", "\n\nEvery departure"),
         paper_claims(report, study),
         "**Beyond the paper.** The paper compares no numbers with Reinhard; these comparisons are this replication's.",
-        beyond_the_paper(report),
+        beyond_the_paper(report, compact=True),
+        *([cars_readme(cars, report)] if cars else []),
         "![Figure 6, reproduced](reports/figures/figure6.png)",
         README_END,
     ])
@@ -530,13 +562,17 @@ def readme_results(readme: str) -> str:
 
 
 def update_readme(readme: str | os.PathLike = "README.md", report: str | os.PathLike = "reports/table1.json",
-                  study: str | os.PathLike = "reports/claims.json") -> bool:
-    """Rewrite the README's results block from ``report`` (``reports/table1.json``) and, where it exists, ``study``
-    (``reports/claims.json``); True if it changed."""
+                  study: str | os.PathLike = "reports/claims.json",
+                  cars: str | os.PathLike = "reports/cars/table1.json") -> bool:
+    """Rewrite the README's results block from ``report`` (``reports/table1.json``) and, where they exist,
+    ``study`` (``reports/claims.json``) and ``cars`` (``reports/cars/table1.json``); True if it changed."""
     text = Path(readme).read_text()
     before, block, after = _split_readme(text)
-    study = Path(study)
-    new = readme_block(json.loads(Path(report).read_text()), json.loads(study.read_text()) if study.is_file() else None)
+
+    def optional(path: str | os.PathLike) -> Mapping | None:
+        return json.loads(Path(path).read_text()) if Path(path).is_file() else None
+
+    new = readme_block(json.loads(Path(report).read_text()), optional(study), optional(cars))
     Path(readme).write_text(before + new + after)
     return new != block
 
