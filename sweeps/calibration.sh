@@ -13,8 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# train.variants cut to `full`: DVC merges an assigned dict into the old one, so the other runs are deleted
+ONLY_FULL=(-S '~train.variants.full_seed1' -S '~train.variants.full_seed2' -S '~train.variants.no_mi')
+
 point() {  # point NAME FORM REDUCTION LAMBDA_EMD LAMBDA_MI MI_BINS [SEED]
-    dvc exp run --queue score@full -n "$1" -S 'train.variants={full:{}}' -S train.threads=1 \
+    dvc exp run --queue score@full -n "$1" "${ONLY_FULL[@]}" -S train.threads=1 \
         -S train.config.steps=2000 -S "train.config.emd_form=$2" -S "train.config.emd_reduction=$3" \
         -S "train.config.lambda_emd=$4" -S "train.config.lambda_mi=$5" -S "train.config.mi_bins=$6" \
         -S "train.config.seed=${7:-0}"

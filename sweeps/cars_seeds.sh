@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" != "--collect" ]]; then
     for seed in 1 2; do
-        # cars.variants cut to `full`, then its seed added (an override cannot put a new key into `full: {}`)
-        dvc exp run --queue score_cars@full -n "cars-full-s$seed" -S 'cars.variants={full:{}}' \
+        # cars.variants cut to `full` (no_mi deleted: DVC merges an assigned dict), then its seed added with '+'
+        dvc exp run --queue score_cars@full -n "cars-full-s$seed" -S '~cars.variants.no_mi' \
             -S "+cars.variants.full.seed=$seed" -S train.threads=1
     done
     dvc queue start --jobs 2

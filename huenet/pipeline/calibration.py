@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from huenet.pipeline.report import PAPER_MEANS
 
 __all__ = ["COLUMNS", "COLOR_GAN_COLUMNS", "PAPER_POINT", "AXES", "Choice", "experiment_rows", "color_gan_rows",
@@ -100,6 +102,37 @@ def experiment_rows(exp_show: Sequence[Mapping], metrics_file: str = METRICS_FIL
         row |= {key: config.get(key, BEFORE_THE_FIELD.get(key)) for key in CONFIG_COLUMNS}
         row |= {"threads": params.get("threads"), "eval_pairs": params.get("eval_pairs")}
         row |= {key: metrics.get(key) for key in METRIC_COLUMNS}  # an interval added since a run: None
+        rows.append(row)
+    return _sorted(rows)
+
+
+def pipeline_rows(params: Mapping[str, Any], metrics: Mapping[str, Mapping[str, Any]], commit: str) -> list[dict]:
+    """The pipeline's own runs (stage train's variants, scored by score@<run>) as rows of the claims study: the
+    same trainings as the study's runs of their configs, so the study does not train them a second time.
+
+    Args:
+        params: ``params.yaml``'s contents.
+        metrics: variant -> its headline metric (``reports/metrics/train_<variant>.json``).
+        commit: the commit whose pipeline ran them.
+
+    >>> params = {"train": {"config": {"lambda_mi": 80, "seed": 0}, "threads": 1, "eval_pairs": 256,
+    ...                     "variants": {"full": {}, "no_mi": {"lambda_mi": 0}}}}
+    >>> headline = {"split": "validation", "cpu": "a CPU", "emd_ratio": 0.4, "rel_mi_src_out": 0.26}
+    >>> [(r["experiment"], r["study"], r["lambda_mi"]) for r in pipeline_rows(params, {"no_mi": headline}, "abc1234")]
+    [('claims-pipeline-no_mi', 'claims', 0)]
+    """
+    train = params["train"]
+    rows = []
+    for variant, fields in (train.get("variants") or {}).items():
+        if variant not in metrics:
+            continue
+        config = {**train["config"], **(fields or {})}
+        name = f"claims-pipeline-{variant}"
+        row = {"experiment": name, "commit": commit, "split": metrics[variant].get("split"),
+               "study": study_of(name), "cpu": metrics[variant].get("cpu")}
+        row |= {key: config.get(key, BEFORE_THE_FIELD.get(key)) for key in CONFIG_COLUMNS}
+        row |= {"threads": train.get("threads"), "eval_pairs": train.get("eval_pairs")}
+        row |= {key: metrics[variant].get(key) for key in METRIC_COLUMNS}
         rows.append(row)
     return _sorted(rows)
 
@@ -320,10 +353,28 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
         return [{k: number(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
+def _add_pipeline_rows(out: Path) -> int:
+    """``huenet calibration --pipeline [OUT]``: this commit's pipeline runs (the workspace's ``reports/metrics``)."""
+    commit = subprocess.run(["git", "rev-parse", "--short=7", "HEAD"], capture_output=True, text=True).stdout.strip()
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    metrics = {v: json.loads(path.read_text()) for v in params["train"]["variants"]
+               if (path := Path(f"reports/metrics/train_{v}.json")).is_file()}
+    rows = pipeline_rows(params, metrics, commit)
+    stale = {r["experiment"] for r in rows}
+    # a later commit's pipeline replaces an earlier one's rows: one set of pipeline runs at a time
+    old = [r for r in (read_csv(out) if out.is_file() else []) if r["experiment"] not in stale]
+    write_csv(merge_rows(old, rows), out)
+    print(f"{len(rows)} pipeline runs of {commit} -> {out}")
+    return 0 if rows else 1
+
+
 def main(argv: Sequence[str]) -> int:
     """``huenet calibration [OUT]``: the finished experiments' rows added to OUT (reports/calibration.csv).
-    ``huenet calibration --color-gan [OUT]``: the colour-GAN trials written to OUT (reports/color_gan_trials.csv)."""
+    ``huenet calibration --color-gan [OUT]``: the colour-GAN trials written to OUT (reports/color_gan_trials.csv).
+    ``huenet calibration --pipeline [OUT]``: the pipeline's own runs of this commit, as rows of the claims study."""
     args = list(argv)
+    if args[:1] == ["--pipeline"]:
+        return _add_pipeline_rows(Path(args[1] if len(args) > 1 else "reports/calibration.csv"))
     color_gan = bool(args) and args[0] == "--color-gan"
     args = args[1:] if color_gan else args
     out = Path(args[0] if args else "reports/color_gan_trials.csv" if color_gan else "reports/calibration.csv")
