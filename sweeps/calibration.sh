@@ -34,6 +34,6 @@ if [[ "${1:-}" != "--collect" ]]; then
     for mi in 70 80 85 90 100; do point "v-root-mi$mi-bins32" root mean 100 "$mi" 32; done
     for mi in 85 100; do point "v-root-mi$mi-bins32-seed1" root mean 100 "$mi" 32 1; done
     dvc queue start --jobs 2
-    while dvc queue status | grep -qE 'Queued|Running'; do sleep 60; done
+    while [[ $(dvc queue status) =~ Queued|Running ]]; do sleep 60; done
 fi
 huenet calibration reports/calibration.csv

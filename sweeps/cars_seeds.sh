@@ -15,6 +15,6 @@ if [[ "${1:-}" != "--collect" ]]; then
             -S "+cars.variants.full.seed=$seed" -S train.threads=1
     done
     dvc queue start --jobs 2
-    while dvc queue status | grep -qE 'Queued|Running'; do sleep 60; done
+    while [[ $(dvc queue status) =~ Queued|Running ]]; do sleep 60; done
 fi
 huenet calibration reports/calibration.csv

@@ -42,6 +42,6 @@ if [[ "${1:-}" != "--collect" ]]; then
         done
     done
     dvc queue start --jobs 2
-    while dvc queue status | grep -qE 'Queued|Running'; do sleep 60; done
+    while [[ $(dvc queue status) =~ Queued|Running ]]; do sleep 60; done
 fi
 huenet calibration reports/calibration.csv

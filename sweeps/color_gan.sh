@@ -13,7 +13,7 @@ if [[ "${1:-}" != "--collect" ]]; then
     dvc exp run --queue color_gan -n cgan-cw300 -S color_gan.config.steps=250 -S color_gan.config.color_weight=300
     dvc exp run --queue color_gan -n cgan-steps450 -S color_gan.config.steps=450 -S color_gan.config.color_weight=100
     dvc queue start -j 1
-    while dvc queue status | grep -qE "Queued|Running"; do sleep 30; done
+    while [[ $(dvc queue status) =~ Queued|Running ]]; do sleep 30; done
 fi
 
 huenet calibration --color-gan reports/color_gan_trials.csv

@@ -44,9 +44,12 @@ def _show(*experiments: dict) -> list:
     # an experiment of another stage (the colour GAN's) with the workspace's metrics file from before the split
     other = _experiment("gan", "root", 85, 0.3, 0.2)
     del other["data"]["metrics"]["reports/metrics/train_full.json"]["data"]["split"]
-    experiments = (*experiments, other)
+    experiments = [{"revs": [e]} for e in (*experiments, other, queued)]
+    # a running or failed run shows the metrics of the workspace it started from
+    experiments += [{"executor": {"state": state}, "revs": [_experiment(state, "root", 85, 0.3, 0.2)]}
+                    for state in ("running", "failed")]
     workspace = {"rev": "workspace", "data": {"metrics": {"reports/metrics/train_full.json": {"data": {}}}}}
-    return [workspace, {"rev": "abc1234def", "experiments": [{"revs": [e]} for e in (*experiments, queued)]}]
+    return [workspace, {"rev": "abc1234def", "experiments": experiments}]
 
 
 def test_rows_take_the_full_variants_config_and_skip_unfinished_runs():

@@ -74,9 +74,13 @@ PAPER_POINT = {"emd_ratio": round(PAPER_MEANS["emd_tar_out"] / PAPER_MEANS["emd_
 
 
 def _entries(exp_show: Sequence[Mapping]) -> Iterator[tuple[str, Mapping]]:
-    """Every experiment of ``dvc exp show --json`` (DVC 3) with its baseline commit (7 characters)."""
+    """Every finished experiment of ``dvc exp show --json`` (DVC 3) with its baseline commit (7 characters).
+
+    A queued, running or failed one is left out: DVC shows it with the metrics of the workspace it started from."""
     for baseline in exp_show:
         for experiment in baseline.get("experiments") or []:
+            if (experiment.get("executor") or {}).get("state", "success") != "success":
+                continue
             for rev in experiment.get("revs") or []:
                 yield baseline.get("rev", "")[:7], rev
 
