@@ -1,4 +1,4 @@
-"""The CPU kernels of :mod:`huenet.histograms`' banded histograms: one pass over the pixels each (numba).
+"""The CPU kernels of :mod:`huenet.core.histograms`' banded histograms: one pass over the pixels each (numba).
 
 Written with tensor operations, a banded histogram stores ``(B, N, 2b + 1)`` weights and indices and makes a
 dozen passes over them, and the joint histogram scatters its ``(2b + 1)^2`` products per pixel in ``2b + 1``
