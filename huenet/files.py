@@ -11,8 +11,9 @@ import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "atomic_write_binary"]
 
 
 def _create_temporary(folder: Path, name: str) -> Path:
@@ -45,6 +46,19 @@ def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
         os.close(fd)
 
 
+def _write_error(err: BaseException, tmp: Path) -> OSError | None:
+    """The operating system's error behind ``err`` when it is about writing ``tmp`` (a full disk, a quota...).
+
+    Some writers hide it: torch's archive writer turns a failed ``write`` into ``RuntimeError("unexpected pos
+    ...")``, with the ``OSError`` only as its context.
+    """
+    while err is not None:
+        if isinstance(err, OSError):
+            return err if err.errno is not None and err.filename in (None, str(tmp), tmp) else None
+        err = err.__cause__ if err.__cause__ is not None or err.__suppress_context__ else err.__context__
+    return None
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file in ``path``'s folder, then rename it to ``path``.
 
@@ -54,12 +68,22 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None
     loss leaves the old file or the whole new one. The new file gets the mode
     that ``open(path, "w")`` gives (0o666 less the umask), or the mode of the
     file it replaces.
+
+    Raises:
+        OSError: writing failed (``No space left on device``, ...); its ``filename`` is ``path``, not the
+            temporary file's, whatever error the writer wrapped it in.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_temporary(path.parent, path.name)
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except Exception as err:
+            cause = _write_error(err, tmp)
+            if cause is None:
+                raise
+            raise OSError(cause.errno, cause.strerror, str(path)) from None
         try:
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         except FileNotFoundError:
@@ -70,3 +94,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def atomic_write_binary(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """:func:`atomic_write` through an open binary file: ``write(f)`` writes to ``f``.
+
+    For writers that would record the file's name in its content: given a path, ``torch.save`` names the
+    archive's inner folder after the (random) temporary file, so the same tensors would give other bytes on
+    every write, and DVC a new hash.
+    """
+    def to_file(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            write(f)
+
+    atomic_write(path, to_file)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from huenet.files import atomic_write
+from huenet.files import atomic_write_binary
 from huenet.pipeline.stage_deps import TRAINED_BY
 from huenet.training.code import code_fingerprint
 
@@ -108,7 +108,7 @@ def migrate(before: dict[str, str], after: dict[str, str]) -> list[str]:
                 lines.append(f"{path}: trained by other code ({recorded}), left as it is")
             else:
                 state["identity"]["code"] = after[stage]
-                atomic_write(path, lambda tmp, state=state: torch.save(state, tmp))
+                atomic_write_binary(path, lambda f, state=state: torch.save(state, f))
                 lines.append(f"{path}: {before[stage]} -> {after[stage]}")
     return lines
 

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from huenet.data import DataError
 from huenet.data.release import ImageRecord, load_image
-from huenet.files import atomic_write
+from huenet.files import atomic_write_binary
 
 __all__ = ["ImageCache", "build_cache", "save_cache", "load_cache"]
 
@@ -119,13 +119,7 @@ def build_cache(
 def save_cache(cache: ImageCache, path: str | os.PathLike) -> None:
     """Save the cache with ``torch.save`` (atomically)."""
     payload = {"format": _CACHE_FORMAT, "images": cache.images, "names": list(cache.names), "labels": cache.labels}
-    def write(tmp: Path) -> None:
-        # Through a file object: given a path, torch.save names the archive's records after the
-        # (random) temporary file, and the same cache would get a different md5 on every run.
-        with open(tmp, "wb") as f:
-            torch.save(payload, f)
-
-    atomic_write(Path(path), write)
+    atomic_write_binary(Path(path), lambda f: torch.save(payload, f))  # the same cache, the same md5
 
 
 def load_cache(path: str | os.PathLike) -> ImageCache:

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import torch
 from tqdm import tqdm
 
-from huenet.files import atomic_write
+from huenet.files import atomic_write, atomic_write_binary
 from huenet.training.code import code_fingerprint
 
 __all__ = ["CheckpointError", "Resumable", "defining", "load_checkpoint", "not_defining",
@@ -188,5 +188,5 @@ def train_resumably(
             if writes and (run.step % checkpoint_every == 0 or run.step == steps):
                 log.flush()
                 state = {"config": dict(config), "identity": identity, **run.state()}
-                atomic_write(checkpoint, lambda tmp: torch.save(state, tmp))
+                atomic_write_binary(checkpoint, lambda f: torch.save(state, f))
     bar.close()
