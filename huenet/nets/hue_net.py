@@ -17,16 +17,20 @@ training notebook's held-out scoring run: RGB in, RGB out, any size, a batch at 
 
 A trained generator is kept as one file (:func:`save_network`,
 :func:`load_network`): its weights on the CPU, what rebuilds the network and
-a record of the run, tagged with a format name. Hue-Net's generator and the
-colour GAN's (``huenet.baselines.color_gan``) use it.
+a record of the run, tagged with a format name, and the SHA-256 of all of it,
+which loading checks (torch's reader does not check its archive's CRCs, so a
+flipped byte in the weights would load). The same weights and record always
+give the same bytes. Hue-Net's generator, the colour GAN's
+(``huenet.baselines.color_gan``) and the weights the package ships use it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,7 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from huenet.core.color import hsv_to_rgb, rgb_to_hsv
-from huenet.files import atomic_write
+from huenet.files import atomic_write_binary
 
 __all__ = ["UNetGenerator", "PatchDiscriminator", "GANLoss", "hue_features", "hue_from_vector", "generator_input",
            "painted_rgb", "reflect_pad", "inference_generator", "paint", "weights_digest", "save_network",
@@ -251,39 +255,58 @@ def paint(generator: UNetGenerator, source: Tensor, target: Tensor) -> Tensor:
 # ------------------------------------------------------------------ files
 
 
+def _tensors_sha256(tensors: Mapping[str, Tensor]) -> str:
+    """SHA-256 of named tensors: each one's name, dtype, shape and bytes, in the order of the names."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(tensors.items()):
+        digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}".encode() + tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def weights_digest(network: nn.Module, dtype: torch.dtype = torch.float16) -> str:
     """SHA-256 (16 hex digits) of a network's weights with its floating tensors cast to ``dtype``.
 
     The training stage records the float16 digest of the model it trained, so a float16 copy shipped with
-    the package can be checked to be that model (a file's own bytes also hold its archive's names).
+    the package can be checked to be that model.
 
     >>> net = nn.Linear(2, 1)
     >>> weights_digest(net) == weights_digest(net.half())
     True
     """
-    digest = hashlib.sha256()
-    for name, value in sorted(network.state_dict().items()):
-        tensor = value.detach().cpu()
-        tensor = tensor.to(dtype) if tensor.is_floating_point() else tensor
-        digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}".encode() + tensor.contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
+    tensors = {name: value.detach().cpu() for name, value in network.state_dict().items()}
+    return _tensors_sha256({name: t.to(dtype) if t.is_floating_point() else t for name, t in tensors.items()})[:16]
+
+
+def _file_sha256(blob: Mapping[str, object]) -> str:
+    """The digest a network file carries: of its weights and of its other entries (plain types, as JSON)."""
+    entries = {key: value for key, value in blob.items() if key not in ("state_dict", "sha256")}
+    text = json.dumps(entries, sort_keys=True)
+    return hashlib.sha256(f"{text}\n{_tensors_sha256(blob['state_dict'])}".encode()).hexdigest()
 
 
 def save_network(network: nn.Module, path: str | os.PathLike, file_format: str, **entries: object) -> None:
-    """Write ``{"format": file_format, **entries, "state_dict": weights on the CPU}`` atomically.
+    """Write ``{"format": file_format, **entries, "state_dict": weights on the CPU, "sha256": their digest}``
+    atomically; the same weights and entries give the same bytes.
 
     ``entries`` hold what rebuilds the network (its config) and any record of
     the run (step, training config); all must be what ``torch.load(...,
-    weights_only=True)`` reads back (plain types and tensors).
+    weights_only=True)`` reads back and JSON can write (plain types).
+
+    Raises:
+        OSError: the file could not be written (a full disk...), naming ``path``; nothing is left at ``path``
+            but the file that was there before.
     """
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     blob = {"format": file_format, **entries, "state_dict": state}
-    atomic_write(path, lambda tmp: torch.save(blob, tmp))
+    blob["sha256"] = _file_sha256(blob)
+    atomic_write_binary(path, lambda f: torch.save(blob, f))
 
 
 def load_network(path: str | os.PathLike, file_format: str, build: Callable[[dict], Net], what: str,
                  device: str | torch.device = "cpu") -> Net:
-    """Rebuild a network written by :func:`save_network`, in eval mode.
+    """Rebuild a network written by :func:`save_network`, in eval mode, after checking its digest.
+
+    A file written before files carried a digest loads unchecked.
 
     Args:
         path: the file.
@@ -293,7 +316,8 @@ def load_network(path: str | os.PathLike, file_format: str, build: Callable[[dic
         device: where to put the network.
 
     Raises:
-        ValueError: the file is missing, unreadable, of another format or does not fit ``build``'s network.
+        ValueError: the file is missing, unreadable, damaged (its digest differs), of another format or does
+            not fit ``build``'s network.
     """
     path = Path(path)
     if not path.is_file():
@@ -304,6 +328,13 @@ def load_network(path: str | os.PathLike, file_format: str, build: Callable[[dic
         raise ValueError(f"cannot read {what} file {path}: {type(err).__name__}") from None
     if not isinstance(blob, dict) or blob.get("format") != file_format:
         raise ValueError(f"{path} is not a huenet {what} file")
+    try:
+        intact = "sha256" not in blob or blob["sha256"] == _file_sha256(blob)
+    except (TypeError, KeyError, AttributeError):  # a damaged entry that JSON or the tensors' digest cannot take
+        intact = False
+    if not intact:
+        raise ValueError(f"{what} file {path} is damaged: its contents do not match the digest saved with them "
+                         "(restore the file or retrain it)")
     try:
         network = build(blob)
         network.load_state_dict(blob["state_dict"])
