@@ -330,6 +330,11 @@ def test_cache_round_trip_and_errors(tmp_path):
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(DataError, match="not an image cache"):
         load_cache(tmp_path / "other.pt")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "c.pt").read_bytes()[:-3000])  # a copy cut short
+    with pytest.raises(DataError) as err:
+        load_cache(tmp_path / "cut.pt")
+    assert str(err.value).startswith(f"{tmp_path / 'cut.pt'} is damaged (") and "\n" not in str(err.value)
+    assert str(err.value).endswith("; rebuild it with `dvc repro --force data`")
     with pytest.raises(ValueError, match="uint8"):
         ImageCache(images=cache.images.float(), names=cache.names, labels=cache.labels)
 

@@ -126,12 +126,16 @@ def load_cache(path: str | os.PathLike) -> ImageCache:
     """Load a cache written by :func:`save_cache`.
 
     Raises:
-        DataError: the file is missing or is not such a cache.
+        DataError: the file is missing, damaged (truncated, ...) or is not such a cache.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found; run `dvc repro data` (notebook 01) to build the image cache")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a truncated or damaged file
+        reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+        raise DataError(f"{path} is damaged ({reason}); rebuild it with `dvc repro --force data`") from None
     if not isinstance(payload, dict) or payload.get("format") != _CACHE_FORMAT:
         raise DataError(f"{path} is not an image cache of format {_CACHE_FORMAT}; rebuild it with `dvc repro data`")
     return ImageCache(images=payload["images"], names=tuple(payload["names"]), labels=payload["labels"])

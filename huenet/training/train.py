@@ -42,6 +42,7 @@ from torch.nn.parallel import DistributedDataParallel
 from huenet.core.checks import check_int
 from huenet.core.histograms import IMPLS, joint_histogram, soft_histogram
 from huenet.core.losses import EMD_FORMS, EMD_REDUCTIONS, emd_loss, mi_loss
+from huenet.data import DataError
 from huenet.data.artifacts import ensure_data
 from huenet.data.cache import ImageCache
 from huenet.data.pairs import FLIPS, PairDataset
@@ -378,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingDiverged as err:
         print(f"huenet train: {err}", file=sys.stderr)
         return 1
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, DataError) as err:
         print(f"huenet train: error: {err}", file=sys.stderr)
         return 2
     return 0
