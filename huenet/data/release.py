@@ -1,7 +1,9 @@
 """The release: the list of Oxford 102 Flowers images, decoding one, and finding byte-identical ones.
 
 The images are read through the real ``torchvision.datasets.Flowers102`` class
-(``download=False``), which checks the md5 sums of the two ``.mat`` files. Its
+(``download=False``), which checks the md5 sums of the two ``.mat`` files; where
+``data.dvc`` tracks the folder, the md5 of every file is checked against its record
+(:mod:`huenet.data.tracked`) before any image is decoded. Its
 ``train``/``val``/``test`` splits together hold all 8189 images; the project
 does not use the official split (``docs/data.md`` says why).
 
@@ -11,7 +13,6 @@ official release with the same torchvision class (it needs internet).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from torchvision.datasets import Flowers102
 from torchvision.datasets.folder import default_loader
 
 from huenet.data import DataError
+from huenet.data.tracked import md5_of, verify_folder
 
 __all__ = [
     "ImageRecord",
@@ -95,7 +97,8 @@ def list_images(root: str | os.PathLike = "data") -> list[ImageRecord]:
 
     Raises:
         DataError: the folder is missing, a ``.mat`` file is missing or has the
-            wrong md5 sum, or image files are missing.
+            wrong md5 sum, image files are missing, or a file differs from the
+            copy that the ``.dvc`` file beside the folder records.
     """
     root = Path(root)
     records = []
@@ -113,6 +116,7 @@ def list_images(root: str | os.PathLike = "data") -> list[ImageRecord]:
             f"{root / 'flowers-102' / 'jpg'} lacks {len(missing)} of {N_IMAGES} images "
             f"(first: {missing[0]}); {_HOW_TO_GET}"
         )
+    verify_folder(root)
     return records
 
 
@@ -135,7 +139,7 @@ def load_image(path: str | os.PathLike) -> Image.Image:
 
 def file_digest(path: str | os.PathLike) -> str:
     """md5 of a file's bytes (identifies byte-identical images)."""
-    return hashlib.md5(Path(path).read_bytes()).hexdigest()
+    return md5_of(path)
 
 
 def find_duplicates(records: Sequence[ImageRecord]) -> list[list[str]]:
