@@ -33,7 +33,8 @@ def _changed(value: object) -> object:
         return value / 2
     if isinstance(value, list):
         return [v + 1 for v in value]
-    return {"squared": "root", "root": "squared", "fast": "dense", "auto": "cpu", "mean": "sum"}[value]
+    return {"squared": "root", "root": "squared", "fast": "dense", "auto": "cpu", "mean": "sum",
+            "vertical": "horizontal"}[value]
 
 
 @pytest.mark.parametrize("group", STAGES)
