@@ -95,9 +95,14 @@ def test_main_refuses_a_bad_setting_before_any_run_starts(tmp_path: Path, capsys
     params.write_text(yaml.safe_dump(values))
     assert main(["--params", str(params), *paths]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("huenet launch: error: ") and "lambda_mi must be >= 0" in err and err.count("\n") == 1
+    assert err == "huenet launch: error: train.variants.no_mi.lambda_mi: -1 is not >= 0\n"
     assert not (tmp_path / "models").exists()
     del values["train"]["variants"]["no_mi"]
     params.write_text(yaml.safe_dump(values))
     assert main(["--params", str(params), "--splits", str(tmp_path / "nope.json"), *paths[2:]]) == 2
     assert "not found:" in capsys.readouterr().err
+    (tmp_path / "cache.pt").write_bytes((tmp_path / "cache.pt").read_bytes()[:-100])  # a cache cut short
+    assert main(["--params", str(params), *paths]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("huenet launch: error: ") and "is damaged" in err and err.count("\n") == 1
+    assert not (tmp_path / "models").exists()

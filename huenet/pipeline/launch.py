@@ -37,9 +37,11 @@ from pathlib import Path
 
 import torch
 
+from huenet.data import DataError
 from huenet.data.artifacts import ensure_data
 from huenet.data.pairs import PairDataset
 from huenet.files import atomic_write
+from huenet.pipeline.settings import require
 from huenet.training.loop import CheckpointError, load_checkpoint, run_identity
 from huenet.training.params import read_group, stage_params
 from huenet.training.train import STAGE_KEYS, TrainConfig, training_pairs
@@ -139,10 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         owner = args.variants_group
+        require(args.params, *dict.fromkeys(("train", owner)))  # every setting checked before any run starts
         variants = list(read_group(args.params, owner).get("variants") or {})
         if not variants:
             raise ValueError(f"{args.params}: {owner}.variants names no run")
-        # every setting checked before any run starts
         configs = {v: stage_params(args.params, "train", TrainConfig, stage_keys=STAGE_KEYS, variant=v,
                                    variants_group=owner) for v in variants}
         stage = configs[variants[0]][1]
@@ -151,8 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             raise ValueError(f"not found: {', '.join(missing)} (the data stage writes them: dvc repro data)")
         split, cache = ensure_data(args.splits, args.cache)
-    except (OSError, ValueError) as err:
-        print(f"huenet launch: error: {err}", file=sys.stderr)
+    except (OSError, ValueError, DataError) as err:
+        for line in str(err).splitlines():  # a ParamsError's problems, one a line
+            print(f"huenet launch: error: {line}", file=sys.stderr)
         return 2
     torch.set_num_threads(threads)
     finished = [v for v, (config, _) in configs.items()
