@@ -6,7 +6,7 @@ this file's (:mod:`huenet.pipeline.stage_deps`). ``huenet TASK --help`` prints t
 ``python -m huenet TASK`` is the same command (``torchrun -m huenet train ...`` trains on several processes).
 
 >>> sorted(TASKS)[:3]
-['apply-lut', 'calibration', 'deps']
+['apply-lut', 'calibration', 'check']
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ TASKS: dict[str, Task] = {
     "model-card": Task("huenet.pipeline.model_card:main", "write docs/model_card.md from reports/", "pipeline"),
     "ship": Task("huenet.paint.shipped:main", "write the float16 weights the package ships from a trained model",
                  "pipeline"),
+    "check": Task("huenet.pipeline.check:main",
+                  "check params.yaml's settings and the bytes of every file DVC tracks", "pipeline"),
 }
 
 _GROUPS = {"photos": "paint photos", "pipeline": "the pipeline (run from the repository root)"}
