@@ -25,6 +25,7 @@ from PIL import Image
 from huenet.cli import TASKS, main
 from huenet.nets.hue_net import UNetGenerator, save_generator
 from huenet.paint.api import DEFAULT_MAX_MEGAPIXELS, FEATURE_MATCHING_MAX_MEGAPIXELS, MIN_SIDE
+from tests.helpers import flip_tensor_byte
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -61,6 +62,11 @@ def _incompatible_model(work: Path) -> list[str]:
     return ["transfer", "source.png", "target.jpg", "-o", "out.png", "--model", "old.pt"]
 
 
+def _damaged_model(work: Path) -> list[str]:
+    flip_tensor_byte(work / "g.pt")  # one bit of the weights: torch's reader would load it
+    return ["transfer", "source.png", "target.jpg", "-o", "out.png", "--model", "g.pt", "--lut", "look.cube"]
+
+
 def _color(work: Path) -> list[str]:
     return ["transfer", "source.png", "--color", "#3366cc", "--method", "feature-matching", "-o", "out.png"]
 
@@ -77,6 +83,10 @@ BAD: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "missing model": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "out.png", "--model",
                                     "nowhere/generator.pt"], "model file not found: nowhere/generator.pt"),
     "incompatible model": (_incompatible_model, "does not match this version"),
+    "damaged model": (_damaged_model, "g.pt is damaged: its contents do not match the digest saved with them"),
+    "unwritable LUT": (lambda work: ["transfer", "source.png", "target.jpg", "-o", "out.png", "--model", "g.pt",
+                                     "--lut", "missing/look.cube"],
+                       "cannot write missing/look.cube: no folder missing"),
     "colour for huenet": (lambda work: ["transfer", "source.png", "--color", "#3366cc", "-o", "out.png"],
                           "takes its colours from a target image"),
     "no target, no colour": (lambda work: ["transfer", "source.png", "-o", "out.png", "--method", "feature-matching"],

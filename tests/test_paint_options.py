@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import torch
 from PIL import Image
 
 import huenet
+import huenet.paint.command as command
 import huenet.paint.methods as registry
 from huenet.cli import main
 from huenet.core.color import hsv_to_rgb, rgb_to_hsv
@@ -139,12 +142,13 @@ def test_the_cli_writes_a_lut_that_reproduces_a_per_pixel_method(tmp_path: Path)
     (["--strength", "2"], "must be from 0 to 1"),
     (["--work-size", "big"], "not a whole number of pixels or 'native'"),
     (["--lut", "look.txt"], "a LUT is written as a .cube file"),
+    (["--lut", "nowhere/look.cube"], "look.cube: no folder"),  # refused before the image is written
 ])
 def test_bad_flags_are_one_line_status_2(tmp_path: Path, capsys: pytest.CaptureFixture, flags: list[str],
                                          says: str) -> None:
     Image.fromarray(_hsv_image(0.6)).save(tmp_path / "s.png")
     Image.fromarray(_hsv_image(0.1)).save(tmp_path / "t.png")
-    flags = [str(tmp_path / f) if f.endswith(".txt") else f for f in flags]
+    flags = [str(tmp_path / f) if f.endswith((".txt", ".cube")) else f for f in flags]
     try:
         code = main(["transfer", str(tmp_path / "s.png"), str(tmp_path / "t.png"), "-o", str(tmp_path / "o.png"),
                      "--method", "reinhard", *flags])
@@ -152,6 +156,22 @@ def test_bad_flags_are_one_line_status_2(tmp_path: Path, capsys: pytest.CaptureF
         code = exit_.code
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and says in err[-1] and not (tmp_path / "o.png").exists()
+
+
+def test_a_lut_that_fails_to_write_leaves_no_image(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    Image.fromarray(_hsv_image(0.6)).save(tmp_path / "s.png")
+    Image.fromarray(_hsv_image(0.1)).save(tmp_path / "t.png")
+
+    def full_disk(lut: torch.Tensor, path: Path, title: str) -> None:
+        path.write_text("LUT_3D_SIZE 33\n")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(command, "write_cube", full_disk)
+    assert main(["transfer", str(tmp_path / "s.png"), str(tmp_path / "t.png"), "-o", str(tmp_path / "o.png"),
+                 "--method", "reinhard", "--lut", str(tmp_path / "look.cube")]) == 2
+    assert capsys.readouterr().err == f"huenet: error: cannot write {tmp_path / 'look.cube'}: No space left on device\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.png", "t.png"]  # no image, no LUT, no temporary file
 
 
 def test_a_painter_paints_many_sources_with_one_target() -> None:

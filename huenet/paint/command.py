@@ -211,23 +211,44 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _check_output(out: Path, inputs: Sequence[Path]) -> None:
-    """Fail early, before any work, on an output that cannot or must not be written."""
-    _format_of(out)
+def _check_writable(out: Path, inputs: Sequence[Path]) -> None:
+    """Fail early, before any work, on a file that cannot or must not be written."""
     if not out.parent.is_dir():
         raise TransferError(f"cannot write {out}: no folder {out.parent}")
+    if out.is_dir() or not os.access(out.parent, os.W_OK):
+        raise TransferError(f"cannot write {out}: " + ("it is a folder" if out.is_dir() else "the folder is read-only"))
     for path in inputs:
         if _same_file(out, path):
             raise TransferError(f"output {out} is the input {path}; choose another output path")
 
 
-def _save(image: Image.Image, out: Path) -> None:
-    """Write atomically (no partial file on failure)."""
-    fmt = _format_of(out)
+def _check_output(out: Path, inputs: Sequence[Path]) -> None:
+    """Fail early, before any work, on an output image that cannot or must not be written."""
+    _format_of(out)
+    _check_writable(out, inputs)
+
+
+def _write(out: Path, write: Callable[[Path], None]) -> None:
+    """``atomic_write`` (no partial file on failure), its errors as a ``TransferError`` naming ``out``."""
     try:
-        atomic_write(out, lambda tmp: image.save(tmp, format=fmt, **_SAVE_OPTIONS.get(fmt, {})))
+        atomic_write(out, write)
+    except TransferError:
+        raise
     except (OSError, ValueError) as err:  # Pillow raises either for a format that cannot hold the image
         raise TransferError(f"cannot write {out}: {getattr(err, 'strerror', None) or err}") from None
+
+
+def _save(image: Image.Image, out: Path, then: Callable[[], None] | None = None) -> None:
+    """Write ``image`` to ``out``; ``then()``, a second file, is written before ``out`` is moved into place, so
+    that a failure of either leaves neither."""
+    fmt = _format_of(out)
+
+    def write(tmp: Path) -> None:
+        image.save(tmp, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
+        if then is not None:
+            then()
+
+    _write(out, write)
 
 
 def _inputs(*paths: Path | None) -> list[Path]:
@@ -248,18 +269,17 @@ def _say_model(args: argparse.Namespace) -> None:
 
 def _transfer_file(args: argparse.Namespace) -> int:
     out = args.output / args.source.name if args.output.is_dir() else args.output
-    _check_output(out, _inputs(args.source, args.target, args.mask, args.target_mask))
-    if args.lut is not None and args.lut.suffix.lower() != ".cube":
-        raise TransferError(f"{args.lut}: a LUT is written as a .cube file")
+    inputs = _inputs(args.source, args.target, args.mask, args.target_mask)
+    _check_output(out, inputs)
+    if args.lut is not None:
+        if args.lut.suffix.lower() != ".cube":
+            raise TransferError(f"{args.lut}: a LUT is written as a .cube file")
+        _check_writable(args.lut, [*inputs, out])
     _say_model(args)
     image, lut = painter(args.target, **_options(args)).with_lut(
         args.source, mask=args.mask, lut_size=None if args.lut is None else LUT_SIZE)
-    _save(image, out)
-    if lut is not None:
-        try:
-            write_cube(lut, args.lut, title=f"huenet {args.method}")
-        except OSError as err:
-            raise TransferError(f"cannot write {args.lut}: {err.strerror or err}") from None
+    title = f"huenet {args.method}"
+    _save(image, out, None if lut is None else lambda: _write(args.lut, lambda tmp: write_cube(lut, tmp, title)))
     return EXIT_OK
 
 
