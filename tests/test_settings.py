@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import json
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -192,3 +193,53 @@ def test_a_crop_is_refused_where_the_networks_fail_on_it(crop: int, depth: int, 
     with torch.no_grad():
         runs = _builds(lambda: generator(x)) and _builds(lambda: discriminator(x[:, :3]))
     assert (not problems(params)) == runs
+
+
+# ------------------------------------------------------- each stage checks its group before it loads anything
+
+
+def _setup_code(notebook: str) -> tuple[str, str]:
+    """A notebook's parameters cell and its set-up cell (the next code cell), without IPython's magics."""
+    cells = [c for c in json.loads((ROOT / "notebooks" / notebook).read_text())["cells"] if c["cell_type"] == "code"]
+    index = next(i for i, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", []))
+    code = ["".join(line for line in cells[i]["source"] if not line.startswith("%")) for i in (index, index + 1)]
+    return code[0], code[1]
+
+
+def _bad_file(tmp_path: Path, key: str, value: object) -> str:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(_edited(_set(key, value))))
+    return str(path)
+
+
+# notebook: (the bad value papermill would pass, the line that stops it)
+STAGES = {
+    "01-data.ipynb": (lambda tmp: {"limit": -5}, "data.limit: -5 is not >= 0"),
+    "02-histogram-layers.ipynb": (lambda tmp: {"threads": 0}, "histogram_layers.threads: 0 is not >= 1"),
+    "03-train.ipynb": (lambda tmp: {"params_file": _bad_file(tmp, "train.config.dropout", 1.5)},
+                       "train.config.dropout: 1.5 is not in [0, 1)"),
+    "03b-color-gan.ipynb": (lambda tmp: {"params_file": _bad_file(tmp, "color_gan.config.lr", "abc")},
+                            "color_gan.config.lr: 'abc' is not a number"),
+    "04-ablations.ipynb": (lambda tmp: {"shown_pairs": 300},
+                           "ablations.shown_pairs: 300 is more than ablations.eval_pairs, 16 (the first of the pairs)"),
+    "05-table1.ipynb": (lambda tmp: {"n_boot": 0}, "table1.n_boot: 0 is not >= 1"),
+    "06-calibration.ipynb": (lambda tmp: {"params_file": _bad_file(tmp, "train.eval_pairs", -4)},
+                             "train.eval_pairs: -4 is not >= 1"),
+}
+
+
+@pytest.mark.slow  # each set-up cell imports its notebook's modules
+@pytest.mark.parametrize("notebook", STAGES)
+def test_each_stage_refuses_a_bad_setting_before_it_reads_anything(notebook: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    parameters, setup = _setup_code(notebook)
+    bad, line = STAGES[notebook]
+    monkeypatch.chdir(tmp_path)  # nothing the cell could build (build/smoke/...) lands in the repository
+    monkeypatch.setattr("huenet.paths.project_root", lambda start=None: tmp_path)
+    namespace: dict = {}
+    exec(parameters, namespace)
+    namespace.update(bad(tmp_path))
+    with pytest.raises(ParamsError) as err:
+        exec(setup, namespace)
+    assert err.value.problems == [line]
+    assert list(tmp_path.iterdir()) in ([], [tmp_path / "params.yaml"])  # nothing read or written before

@@ -380,14 +380,15 @@ def require(params: Mapping[str, Any] | str | os.PathLike, *groups: str) -> None
     """Stop a stage before it loads anything when its settings have a problem.
 
     Args:
-        params: the params file, or its groups (a notebook passes the values papermill gave it: ``{"table1":
-            {"eval_pairs": eval_pairs, ...}}``).
-        groups: the stage's groups; the relations that read them are checked with the other groups present.
+        params: the params file, or groups of it (a notebook passes the values papermill gave it:
+            ``require({"table1": {"eval_pairs": eval_pairs, ...}})``).
+        groups: the stage's groups (default: all the groups given); the relations that read them are checked
+            with the other groups present.
 
     Raises:
         ParamsError: every problem, one line each.
     """
     values = params if isinstance(params, Mapping) else read_params(params)
-    found = problems(values, groups)
+    found = problems(values, groups or (list(values) if isinstance(params, Mapping) else None))
     if found:
         raise ParamsError(found)
