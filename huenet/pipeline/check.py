@@ -29,6 +29,13 @@ from huenet.pipeline.settings import ParamsError, problems, read_params
 
 __all__ = ["lock_outputs", "tracked_outputs", "main"]
 
+# libyaml's parser where PyYAML has it: dvc.lock is some 70 kB, half a second for the pure-Python one
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=_LOADER)
+
 
 def _cached_paths(stages: Mapping[str, Any]) -> dict[str, tuple[bool, list[re.Pattern]]]:
     """Each stage of ``dvc.yaml``: whether it is a ``foreach`` stage, and its cached outputs' paths as patterns (an
@@ -51,8 +58,8 @@ def lock_outputs(root: Path) -> Iterator[Tracked]:
     renamed may linger in the lock)."""
     if not (root / "dvc.lock").is_file():
         return
-    cached = _cached_paths((yaml.safe_load((root / "dvc.yaml").read_text()) or {}).get("stages") or {})
-    for stage, entry in ((yaml.safe_load((root / "dvc.lock").read_text()) or {}).get("stages") or {}).items():
+    cached = _cached_paths((_read(root / "dvc.yaml") or {}).get("stages") or {})
+    for stage, entry in ((_read(root / "dvc.lock") or {}).get("stages") or {}).items():
         name, _, key = stage.partition("@")
         foreach, patterns = cached.get(name, (None, []))
         if foreach is None or foreach != bool(key):
