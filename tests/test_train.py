@@ -166,7 +166,7 @@ def test_checkpoint_is_never_half_written(tmp_path, monkeypatch):
     real_save = torch.save
 
     def crash_mid_write(obj, f, *args, **kwargs):
-        Path(f).write_bytes(b"partial")
+        f.write(b"partial")  # the archive goes to an open file (huenet.files.atomic_write_binary)
         raise OSError("disk full")
 
     monkeypatch.setattr(train_module.torch, "save", crash_mid_write)
