@@ -243,3 +243,14 @@ def test_each_stage_refuses_a_bad_setting_before_it_reads_anything(notebook: str
         exec(setup, namespace)
     assert err.value.problems == [line]
     assert list(tmp_path.iterdir()) in ([], [tmp_path / "params.yaml"])  # nothing read or written before
+
+
+@pytest.mark.parametrize(("config", "field", "value", "message"), [
+    (TrainConfig, "lambda_mi", "abc", "lambda_mi must be a number >= 0, got 'abc'"),
+    (TrainConfig, "lr", float("inf"), "lr must be a number >= 0, got inf"),
+    (ColorGANConfig, "color_weight", "abc", "color_weight must be a number >= 0, got 'abc'"),
+    (ColorGANConfig, "beta1", 1.0, r"beta1 must be a number in \[0, 1\), got 1.0"),
+])
+def test_a_config_built_without_the_schema_refuses_text_for_a_number(config, field, value, message) -> None:
+    with pytest.raises(ValueError, match=message):  # a ValueError naming the field, not a TypeError
+        config(**{field: value})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import huenet.training.loop as loop_module
 import huenet.training.train as train_module
@@ -212,6 +213,16 @@ def test_bad_config():
         TrainConfig.from_dict({"colour": 1})
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
+
+
+def test_huenet_train_refuses_a_bad_setting_in_one_line(tmp_path, capsys):
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    params["train"]["config"]["lambda_mi"] = "abc"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert train_module.main(["--params", str(tmp_path / "params.yaml"), "--variant", "full",
+                              "--out-dir", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == "huenet train: error: lambda_mi must be a number >= 0, got 'abc'\n"
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow

@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from huenet.core.checks import check_int, check_rgb, target_colors
+from huenet.core.checks import check_int, check_number, check_rgb, target_colors
 from huenet.core.color import hsv_to_rgb
 from huenet.nets.hue_net import load_network, save_network
 from huenet.training.loop import defining, not_defining, run_identity, train_resumably
@@ -151,10 +151,9 @@ class ColorGANConfig:
         if self.crop_size < 2 ** len(self.critic_widths):
             raise ValueError(f"crop_size must be >= {2 ** len(self.critic_widths)} (one pixel after the poolings)")
         for name in ("lr", "gp_weight", "color_weight", "recon_weight"):
-            if not math.isfinite(getattr(self, name)) or getattr(self, name) < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError(f"Adam betas must be in [0, 1), got ({self.beta1}, {self.beta2})")
+            check_number(getattr(self, name), name)
+        for name in ("beta1", "beta2"):  # Adam's
+            check_number(getattr(self, name), name, below=1)
 
     @classmethod
     def from_dict(cls, values: dict) -> ColorGANConfig:

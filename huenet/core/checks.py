@@ -7,10 +7,13 @@ turns their ``ValueError`` into a ``TransferError`` for the user.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
-__all__ = ["check_int", "check_images", "check_rgb", "check_unit_images", "check_source_target", "target_colors"]
+__all__ = ["check_int", "check_number", "check_images", "check_rgb", "check_unit_images", "check_source_target",
+           "target_colors"]
 
 RANGE_TOL = 1e-6
 """Values this far outside [0, 1] are rounding, not a bug (:func:`check_unit_images` clamps them)."""
@@ -29,6 +32,24 @@ def check_int(value: object, name: str, least: int = 1, most: int | None = None)
     if isinstance(value, bool) or not isinstance(value, int) or value < least or (most is not None and value > most):
         bound = f">= {least}" if most is None else f"in [{least}, {most}]"
         raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+    return value
+
+
+def check_number(value: object, name: str, least: float = 0.0, below: float | None = None) -> float:
+    """Raise unless ``value`` is a finite real number (``True`` is not, nor text) ``>= least`` and, given ``below``,
+    ``< below``; return it.
+
+    >>> check_number(0.5, "beta1", below=1)
+    0.5
+    >>> check_number("abc", "lambda_mi")
+    Traceback (most recent call last):
+    ...
+    ValueError: lambda_mi must be a number >= 0, got 'abc'
+    """
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < least
+            or (below is not None and value >= below)):
+        bound = f">= {least:g}" if below is None else f"in [{least:g}, {below:g})"
+        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
     return value
 
 

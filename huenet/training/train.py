@@ -39,7 +39,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from huenet.core.checks import check_int
+from huenet.core.checks import check_int, check_number
 from huenet.core.histograms import IMPLS, joint_histogram, soft_histogram
 from huenet.core.losses import EMD_FORMS, EMD_REDUCTIONS, emd_loss, mi_loss
 from huenet.data import DataError
@@ -99,8 +99,7 @@ class TrainConfig:
                 continue
             check_int(value, name)
         for name in ("lr", "lambda_emd", "lambda_mi", "kernel_width_ratio"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+            check_number(getattr(self, name), name)
         if self.emd_form not in EMD_FORMS:
             raise ValueError(f"emd_form must be one of {', '.join(EMD_FORMS)}, got {self.emd_form!r}")
         if self.emd_reduction not in EMD_REDUCTIONS:
