@@ -150,7 +150,7 @@ def test_a_dvc_workspace_its_damaged_files_and_a_bad_setting(tmp_path: Path, mon
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (f"{model}: differs from dvc.lock (stage train); remove it (rm {model} {cached}), then "
                       "`dvc pull models/huenet` from a remote that holds it, or `dvc repro train`")
-    assert out[1].startswith("huenet check: 1 problems; tracked files: 2 match DVC's records, 1 differ, 0 absent")
+    assert out[1].startswith("huenet check: 1 problem; tracked files: 2 match DVC's records, 1 differ, 0 absent")
 
     # A flipped byte in an image of the workspace, a missing image, a bad setting
     model.unlink()

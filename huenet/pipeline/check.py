@@ -119,5 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     files = (f"tracked files: {total.matched} match DVC's records, {len(total.damaged)} differ, {total.absent} absent "
              f"({time.perf_counter() - started:.1f} s)")
-    print(f"huenet check: {len(lines)} problems; {files}" if lines else f"huenet check: all well; {files}")
+    counted = f"{len(lines)} problem{'s' if len(lines) > 1 else ''}"
+    print(f"huenet check: {counted}; {files}" if lines else f"huenet check: all well; {files}")
     return 1 if lines else 0
