@@ -117,6 +117,8 @@ def test_a_stage_checks_its_own_group_and_the_relations_with_the_others() -> Non
     assert problems(params, ["data"]) == [  # data.load_size is too small for train's crops
         "train.crop_size: 128 is more than data.load_size, 72 (crops are cut from the cached images)"]
     assert problems({"table1": params["table1"]}, ["table1"]) == ["table1.n_boot: 0 is not >= 1"]
+    assert problems({"cars": {"limit": 0}}, ["cars"]) == [  # a group without a schema is never let through
+        "cars: unknown group (known: data, histogram_layers, train, color_gan, ablations, table1)"]
     with pytest.raises(ParamsError) as err:
         require(params, "train", "table1")
     assert err.value.problems == ["table1.n_boot: 0 is not >= 1", "train.crop_size: 128 is more than "

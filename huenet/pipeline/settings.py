@@ -328,13 +328,13 @@ def problems(params: Mapping[str, Any], groups: Iterable[str] | None = None) -> 
     """Every problem of ``params`` (``params.yaml`` read whole), one line each; with ``groups``, those of these
     groups and of the relations that read them (a relation runs once all the groups it reads are valid).
 
-    Without ``groups`` a missing or unknown group is a problem too.
+    A group asked for that is missing, or that has no schema here, is a problem too.
     """
     if not isinstance(params, Mapping):
         return [f"the params are not a mapping of groups: {params!r}"]
     wanted = list(GROUPS) if groups is None else list(groups)
-    lines = [] if groups is not None else [f"{name}: unknown group (known: {', '.join(GROUPS)})"
-                                           for name in params if name not in GROUPS]
+    lines = [f"{name}: unknown group (known: {', '.join(GROUPS)})"
+             for name in (params if groups is None else wanted) if name not in GROUPS]
     valid = set()
     for group in GROUPS:
         if group not in params:
