@@ -8,8 +8,8 @@ evenly between processes. Every problem is one line that names its key path::
     train.config.dropout: 1.5 is not in [0, 1)
 
 ``huenet check`` lists every problem of the file (:func:`problems`). Each stage checks its own group with
-:func:`require` before it loads anything (the notebooks the values papermill gave them or the file they read,
-``huenet launch`` the file), so a bad value stops ``dvc repro`` in seconds with the same line, and no training run
+:func:`require` before it loads anything (a notebook with the values papermill gave it or the file it reads,
+``huenet launch`` with the file), so a bad value stops ``dvc repro`` in seconds with the same line, and no training run
 starts. A new group is a model in :data:`GROUPS` and, where its values bound each other or another group's, a
 :class:`Relation`.
 
