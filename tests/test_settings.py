@@ -64,8 +64,14 @@ FAULTS = {
     "no variant": (_set("train.variants", {}), "train.variants: must not be empty"),
     "a missing key": (lambda p: p["ablations"].pop("seed"), "ablations.seed: missing"),
     "a missing group": (lambda p: p.pop("histogram_layers"), "histogram_layers: missing"),
-    "an unknown group": (_set("cars", {"limit": 0}),
-                         "cars: unknown group (known: data, histogram_layers, train, color_gan, ablations, table1)"),
+    "an unknown group": (_set("dogs", {"limit": 0}),
+                         "dogs: unknown group (known: data, histogram_layers, train, color_gan, ablations, table1, "
+                         "cars)"),
+    "a cars run's typo": (_set("cars.variants.no_mi", {"lamda_mi": 0}), "cars.variants.no_mi.lamda_mi: unknown key"),
+    "a cars fraction": (_set("cars.data.test_fraction", 0), "cars.data.test_fraction: 0 is not in (0, 1)"),
+    "a cars run the U-Net cannot halve": (_set("cars.variants.full", {"depth": 7}),
+                                          "train.crop_size: 64 is not a multiple of 2 ** cars.variants.full.depth "
+                                          "= 128 (the U-Net halves it that many times)"),
     "true for an integer": (_set("data.seed", True), "data.seed: True is not an integer"),
     "a float for an integer": (_set("data.load_size", 72.0), "data.load_size: 72.0 is not an integer"),
     "a number for true": (_set("train.config.amp", 1), "train.config.amp: 1 is not true or false"),
@@ -117,8 +123,15 @@ def test_a_stage_checks_its_own_group_and_the_relations_with_the_others() -> Non
     assert problems(params, ["data"]) == [  # data.load_size is too small for train's crops
         "train.crop_size: 128 is more than data.load_size, 72 (crops are cut from the cached images)"]
     assert problems({"table1": params["table1"]}, ["table1"]) == ["table1.n_boot: 0 is not >= 1"]
-    assert problems({"cars": {"limit": 0}}, ["cars"]) == [  # a group without a schema is never let through
-        "cars: unknown group (known: data, histogram_layers, train, color_gan, ablations, table1)"]
+    assert problems({"dogs": {"limit": 0}}, ["dogs"]) == [  # a group without a schema is never let through
+        "dogs: unknown group (known: data, histogram_layers, train, color_gan, ablations, table1, cars)"]
+    # a stage that reads a part of a group checks that part only
+    assert problems({"cars": {"data": {**PARAMS["cars"]["data"], "limit": -1}}}, ["cars.data"]) == [
+        "cars.data.limit: -1 is not >= 0"]
+    assert problems({"cars": {"table1": PARAMS["cars"]["table1"]}}, ["cars.table1"]) == []
+    assert problems({"cars": {}}, ["cars.table1"]) == ["cars.table1: missing"]
+    assert problems({}, ["cars.tables"]) == [
+        "cars.tables: unknown group (known: data, histogram_layers, train, color_gan, ablations, table1, cars)"]
     with pytest.raises(ParamsError) as err:
         require(params, "train", "table1")
     assert err.value.problems == ["table1.n_boot: 0 is not >= 1", "train.crop_size: 128 is more than "
@@ -227,6 +240,8 @@ STAGES = {
     "05-table1.ipynb": (lambda tmp: {"n_boot": 0}, "table1.n_boot: 0 is not >= 1"),
     "06-calibration.ipynb": (lambda tmp: {"params_file": _bad_file(tmp, "train.eval_pairs", -4)},
                              "train.eval_pairs: -4 is not >= 1"),
+    "01b-cars-data.ipynb": (lambda tmp: {"validation_fraction": 2}, "cars.data.validation_fraction: 2 is not in [0, 1)"),
+    "08-cars.ipynb": (lambda tmp: {"n_boot": 0}, "cars.table1.n_boot: 0 is not >= 1"),
 }
 
 

@@ -20,6 +20,7 @@ starts. A new group is a model in :data:`GROUPS` and, where its values bound eac
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -205,8 +206,36 @@ class Table1(_Group):
     threads: Count
 
 
+class CarsData(_Group):
+    """``cars.data``: notebook 01b's own parameters (its image and crop sizes are the ``data`` group's)."""
+
+    seed: Natural
+    test_fraction: Share
+    validation_fraction: Unit
+    limit: Natural | None
+
+
+class CarsTable1(_Group):
+    """``cars.table1``: notebook 08's parameters."""
+
+    eval_pairs: Count
+    seed: Natural
+    n_boot: Count
+    reference_images: Count
+    threads: Count
+
+
+class Cars(_Group):
+    """``cars``: the Stanford Cars data, runs (stage ``train_cars``, each ``train.config`` with fields replaced) and
+    table; a stage checks its own part (``require(..., "cars.data")``)."""
+
+    data: CarsData
+    variants: Annotated[dict[str, TrainVariant | None], Field(min_length=1)]
+    table1: CarsTable1
+
+
 GROUPS: dict[str, type[_Group]] = {"data": Data, "histogram_layers": HistogramLayers, "train": Train,
-                                   "color_gan": ColorGAN, "ablations": Ablations, "table1": Table1}
+                                   "color_gan": ColorGAN, "ablations": Ablations, "table1": Table1, "cars": Cars}
 
 
 # ------------------------------------------------------------------ relations
@@ -237,21 +266,20 @@ def _at_most(key: str, bound: str, why: str) -> Relation:
     return Relation(tuple(dict.fromkeys(k.split(".")[0] for k in (key, bound))), check)
 
 
-def _train_runs(params: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-    """Each run of ``train.variants``: its config, and where each field of it is set (the key path)."""
-    train = params["train"]
-    for variant, replaced in train["variants"].items():
+def _train_runs(params: Mapping[str, Any], owner: str) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    """Each run of ``<owner>.variants``: its config, and where each field of it is set (the key path)."""
+    for variant, replaced in params[owner]["variants"].items():
         replaced = replaced or {}
-        config = {**train["config"], **replaced}
-        where = {name: f"train.variants.{variant}.{name}" if name in replaced else f"train.config.{name}"
+        config = {**params["train"]["config"], **replaced}
+        where = {name: f"{owner}.variants.{variant}.{name}" if name in replaced else f"train.config.{name}"
                  for name in config}
         yield config, where
 
 
-def _train_shapes(params: Mapping[str, Any]) -> Iterator[str]:
+def _train_shapes(params: Mapping[str, Any], owner: str = "train") -> Iterator[str]:
     """Every run's crops fit its networks, and its batch splits evenly between the processes."""
     train, problems_seen = params["train"], set()
-    for config, where in _train_runs(params):
+    for config, where in _train_runs(params, owner):
         crop, depth, layers = train["crop_size"], config["depth"], config["disc_layers"]
         found = []
         if crop % 2 ** depth:
@@ -282,6 +310,7 @@ RELATIONS: tuple[Relation, ...] = (
     _at_most("train.crop_size", "data.load_size", "crops are cut from the cached images"),
     _at_most("color_gan.config.crop_size", "data.load_size", "crops are cut from the cached images"),
     Relation(("train",), _train_shapes),
+    Relation(("train", "cars"), functools.partial(_train_shapes, owner="cars")),
     Relation(("color_gan",), _critic_poolings),
     _at_most("ablations.feature_matching_pairs", "ablations.eval_pairs", "the first of the pairs"),
     _at_most("ablations.shown_pairs", "ablations.eval_pairs", "the first of the pairs"),
@@ -316,25 +345,49 @@ def _message(error: Mapping[str, Any]) -> str:
     return error["msg"]
 
 
-def _group_problems(group: str, values: Any) -> list[str]:
+def _schema(name: str) -> type[_Group] | None:
+    """The schema of a group or of a part of one (``cars.data``); None where there is none."""
+    first, *parts = name.split(".")
+    model = GROUPS.get(first)
+    for part in parts:
+        field = model.model_fields.get(part) if model else None
+        kind = field.annotation if field else None
+        model = kind if isinstance(kind, type) and issubclass(kind, _Group) else None
+    return model
+
+
+def _group_problems(name: str, values: Any) -> list[str]:
     try:
-        GROUPS[group].model_validate(values)
+        _schema(name).model_validate(values)
     except ValidationError as err:
-        return [f"{'.'.join(map(str, (group, *e['loc'])))}: {_message(e)}" for e in err.errors(include_url=False)]
+        return [f"{'.'.join(map(str, (name, *e['loc'])))}: {_message(e)}" for e in err.errors(include_url=False)]
     return []
+
+
+def _part(params: Mapping[str, Any], name: str) -> Any:
+    """The values of the group or part ``name``, or None where ``params`` has none."""
+    for key in name.split("."):
+        if not isinstance(params, Mapping) or key not in params:
+            return None
+        params = params[key]
+    return params
 
 
 def problems(params: Mapping[str, Any], groups: Iterable[str] | None = None) -> list[str]:
     """Every problem of ``params`` (``params.yaml`` read whole), one line each; with ``groups``, those of these
     groups and of the relations that read them (a relation runs once all the groups it reads are valid).
 
-    A group asked for that is missing, or that has no schema here, is a problem too.
+    A group asked for that is missing, or that has no schema here, is a problem too. A stage that reads a part of
+    a group names it with a dot (``cars.data``), and only that part is checked.
     """
     if not isinstance(params, Mapping):
         return [f"the params are not a mapping of groups: {params!r}"]
     wanted = list(GROUPS) if groups is None else list(groups)
     lines = [f"{name}: unknown group (known: {', '.join(GROUPS)})"
-             for name in (params if groups is None else wanted) if name not in GROUPS]
+             for name in (params if groups is None else wanted) if _schema(name) is None]
+    for part in (name for name in wanted if "." in name and _schema(name) is not None):
+        values = _part(params, part)
+        lines += [f"{part}: missing"] if values is None else _group_problems(part, values)
     valid = set()
     for group in GROUPS:
         if group not in params:
@@ -347,7 +400,8 @@ def problems(params: Mapping[str, Any], groups: Iterable[str] | None = None) -> 
             lines += found
     for relation in RELATIONS:
         if set(relation.groups) <= valid and set(relation.groups) & set(wanted):
-            lines += relation.check(params)
+            # a train.config field several runs share is one problem, not one per run
+            lines += [line for line in relation.check(params) if line not in lines]
     return lines
 
 
