@@ -240,7 +240,8 @@ STAGES = {
     "05-table1.ipynb": (lambda tmp: {"n_boot": 0}, "table1.n_boot: 0 is not >= 1"),
     "06-calibration.ipynb": (lambda tmp: {"params_file": _bad_file(tmp, "train.eval_pairs", -4)},
                              "train.eval_pairs: -4 is not >= 1"),
-    "01b-cars-data.ipynb": (lambda tmp: {"validation_fraction": 2}, "cars.data.validation_fraction: 2 is not in [0, 1)"),
+    "01b-cars-data.ipynb": (lambda tmp: {"validation_fraction": 2},
+                            "cars.data.validation_fraction: 2 is not in [0, 1)"),
     "08-cars.ipynb": (lambda tmp: {"n_boot": 0}, "cars.table1.n_boot: 0 is not >= 1"),
 }
 
