@@ -6,12 +6,18 @@ import os
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import yaml
+from PIL import Image
 
 from huenet.data.cache import ImageCache
 from huenet.data.pairs import PairDataset
+from huenet.data.release import ImageRecord
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def synthetic_cache(n: int = 12, size: int = 24, seed: int = 0) -> ImageCache:
@@ -83,3 +89,28 @@ def full_disk(monkeypatch, room: int = 1000) -> None:
 
     monkeypatch.setattr(files, "open", lambda path, mode="r", *a, **k: FillingDisk(open(path, mode, *a, **k), room),
                         raising=False)
+
+
+def synthetic_release(folder: Path, n: int) -> list[ImageRecord]:
+    """``n`` JPEGs of 256 x 300 px (the shape of the data mirror's images): smooth colours with some texture."""
+    folder.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(0)
+    records = []
+    for i in range(n):
+        corners = torch.rand(1, 3, 2, 2, generator=g)
+        image = torch.nn.functional.interpolate(corners, size=(256, 300), mode="bilinear", align_corners=True)[0]
+        image = (image + 0.05 * torch.rand(image.shape, generator=g)).clamp(0, 1)
+        path = folder / f"image_{i + 1:05d}.jpg"
+        Image.fromarray((image * 255).round().byte().permute(1, 2, 0).numpy()).save(path, quality=90)
+        records.append(ImageRecord(path.name, path, i % 3))
+    return records
+
+
+def edited_params(folder: Path, name: str, change: Callable[[dict], None]) -> Path:
+    """The repository's params file ``name``, changed by ``change`` (in place), written into ``folder``."""
+    params = yaml.safe_load((ROOT / name).read_text())
+    change(params)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(yaml.safe_dump(params))
+    return path
