@@ -1,11 +1,12 @@
 """The pass's runs trained side by side on the one GPU, stopped together at the step the deadline allows.
 
 Each run is its own process (spawned: CUDA does not survive a fork) calling :func:`huenet.training.train.train`
-twice on the same folder: first for ``probe_steps``, whose step times it reports, then, once the parent has heard
-from every run, up to the step the parent planned from the slowest run's median step and the time left
-(:func:`planned_steps`). The second call resumes the first's checkpoint, so the probe's steps are part of the run
-and the run is the one an uninterrupted ``train`` would give (``steps`` does not define a run). Then the run paints
-the test pairs on the GPU with the ``generator.pt`` it wrote and saves them for the scoring.
+twice on the same folder: first for ``probe_steps``, all runs starting together so that their steps are timed
+while they share the GPU as they will, then, once the parent has heard from every run, up to the step the parent
+planned from the slowest run's median step and the time left (:func:`planned_steps`). The second call resumes
+the first's checkpoint, so the probe's steps are the run's first steps, not a run of their own (``steps`` does not
+define a run). Then the run paints the test pairs on the GPU with the
+``generator.pt`` it wrote and saves them for the scoring.
 
 Why side by side: a step reads its five losses back to the host and every histogram checks its input's range
 there, so one process leaves the GPU idle between kernels; three processes fill each other's gaps. Why the batches
@@ -45,6 +46,9 @@ __all__ = ["DevicePairs", "PassFiles", "unit_rgb", "planned_steps", "step_second
 
 # Seconds to wait for a run's last message once its process is seen to have ended.
 _LAST_WORDS_S = 5.0
+# The share of the time left that the plan fills: the probe's steps are timed before the run's checkpoint is
+# reloaded, and a run's pace may drift.
+_PLAN_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -96,14 +100,14 @@ class DevicePairs(PairDataset):
 
 
 def planned_steps(probe_steps: int, most: int, seconds_per_step: float, seconds_left: float) -> int:
-    """The step every run stops at: as many as ``seconds_left`` holds after the probe, at most ``most``.
+    """The step every run stops at: as many as 90% of ``seconds_left`` holds after the probe, at most ``most``.
 
-    >>> planned_steps(20, 8000, 0.05, 100.0)   # 2000 more steps fit
-    2020
+    >>> planned_steps(20, 8000, 0.05, 100.0)   # 1800 more steps fill 90 s
+    1820
     >>> planned_steps(20, 8000, 0.05, 1000.0), planned_steps(20, 8000, 0.05, -5.0)
     (8000, 20)
     """
-    fit = int(max(seconds_left, 0.0) / seconds_per_step) if seconds_per_step > 0 else most
+    fit = int(_PLAN_SHARE * max(seconds_left, 0.0) / seconds_per_step) if seconds_per_step > 0 else most
     return max(probe_steps, min(most, probe_steps + fit))
 
 
@@ -146,9 +150,10 @@ def _weights(generator_path: Path) -> dict[str, Any]:
             "weights_digest_fp16": weights_digest(generator)}
 
 
-def _trainer(run: Run, settings: PassSettings, files: PassFiles, split: Split, messages: Any, planned: Any,
-             steps: Any) -> None:
-    """One run's process: probe, wait for the plan, train on, paint the test pairs; every outcome as a message."""
+def _trainer(run: Run, settings: PassSettings, files: PassFiles, split: Split, messages: Any, start: Any,
+             planned: Any, steps: Any) -> None:
+    """One run's process: probe with the others, wait for the plan, train on, paint the test pairs; every outcome
+    as a message."""
     try:
         started = time.perf_counter()
         torch.set_num_threads(settings.threads)
@@ -156,6 +161,7 @@ def _trainer(run: Run, settings: PassSettings, files: PassFiles, split: Split, m
         device = torch.device(run.config.device)
         pairs = DevicePairs(training_pairs(load_cache(files.cache), split, run.config, settings.crop_size), device)
         run_dir = files.run_dir(run.name)
+        start.wait()
         train(dataclasses.replace(run.config, steps=settings.probe_steps), pairs, run_dir, progress=False)
         messages.put(("probe", run.name, _warm_median(step_seconds(run_dir / "losses.csv"))))
         planned.wait()
@@ -211,8 +217,9 @@ def train_runs(settings: PassSettings, files: PassFiles, split: Split, *, deadli
     """
     context = mp.get_context("spawn")
     messages, planned, steps = context.Queue(), context.Event(), context.Value("i", 0)
+    start = context.Barrier(len(settings.runs))
     processes = {run.name: context.Process(target=_trainer, name=f"train-{run.name}",
-                                           args=(run, settings, files, split, messages, planned, steps))
+                                           args=(run, settings, files, split, messages, start, planned, steps))
                  for run in settings.runs}
     for process in processes.values():
         process.start()
