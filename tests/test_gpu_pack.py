@@ -68,6 +68,7 @@ def _pack_settings(tmp_path: Path, **pack):
     def change(params):
         params["pack"] |= {"dir": str(tmp_path / "pack"), "train_images": 12, "test_pairs": 4} | pack
         params["train"]["config"]["batch_size"] = 2
+        params["toy"] |= {"train_images": 2, "test_pairs": 1}
 
     path = _params_gpu(tmp_path, change)
     return read_profile(path, ROOT / "params.yaml").pack
@@ -102,12 +103,12 @@ def test_the_pack_holds_the_cached_pixels_and_says_what_the_codec_did_to_them(tm
 
 def test_a_pack_that_is_not_its_manifest_or_too_large_is_refused(tmp_path, release):
     records, split = release
-    settings = _pack_settings(tmp_path)
+    settings = _pack_settings(tmp_path, train_images=4, test_pairs=2)
     build_pack(records, split, settings, settings.dir)
     webp = next((settings.dir / "train").iterdir())
     webp.write_bytes(webp.read_bytes()[:-10])  # a copy cut short
     with pytest.raises(ValueError, match="not those of its manifest"):
         load_pack(settings.dir)
-    small = _pack_settings(tmp_path / "small", max_mib=0.001)
+    small = _pack_settings(tmp_path / "small", train_images=4, test_pairs=2, max_mib=0.001)
     with pytest.raises(ValueError, match="over max_mib"):
         build_pack(records, split, small, small.dir)
