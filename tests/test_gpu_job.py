@@ -6,6 +6,7 @@ machine runs it, so the GPU's minutes are not spent finding typos.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,14 +17,16 @@ import numpy as np
 import pytest
 import torch
 
+from huenet.data.cache import save_cache
 from huenet.data.pairs import PairDataset
 from huenet.data.split import make_split
 from huenet.eval.evaluate import score
 from huenet.pipeline.gpu.job import RETURNED, check_returned
 from huenet.pipeline.gpu.pack import build_pack
-from huenet.pipeline.gpu.profile import read_profile
+from huenet.pipeline.gpu.profile import PassSettings, Run, read_profile
 from huenet.pipeline.gpu.scoring import concat_scores
-from huenet.pipeline.gpu.trainer import DevicePairs
+from huenet.pipeline.gpu.trainer import DevicePairs, PassFiles, train_runs
+from huenet.training.train import TrainConfig
 from tests.helpers import ROOT, edited_params, synthetic_cache, synthetic_release
 
 
@@ -71,6 +74,27 @@ def test_what_cannot_come_back_from_the_machine_is_named(tmp_path):
         check_returned(bad)
     for words in ("11 files", "big.bin is over 16 MiB", "a/b/c/deep.txt is more than 2 folders down", "'b c.txt'"):
         assert words in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_run_that_diverges_is_left_out_and_the_others_train_to_the_planned_step(tmp_path):
+    cache = synthetic_cache(n=12, size=32)
+    split = make_split(list(cache.names), seed=0)
+    files = PassFiles(tmp_path)
+    save_cache(cache, files.cache)
+    test = cache.images[cache.indices(split.test)]
+    torch.save({"source": test, "target": test.flip(0)}, files.pairs)
+    config = TrainConfig(width=4, depth=5, disc_layers=2, batch_size=2, steps=5, bins=16, mi_bins=8,
+                         checkpoint_every=100, device="cpu")
+    runs = (Run("steady", "steady", config), Run("blows", "blows", dataclasses.replace(config, lr=1e30)))
+    settings = PassSettings(runs=runs, crop_size=32, threads=1, probe_steps=2, train_images=len(split.train),
+                            test_pairs=len(split.test), n_boot=10, seed=0, figure_rows=1)
+    now = time.time()
+    results = train_runs(settings, files, split, deadline=now + 600, give_up_at=now + 600, log=lambda _: None)
+    assert results["blows"] == {"diverged": "loss_adv became nan at step 1"}
+    assert results["steady"]["steps"] == 5 and results["steady"]["probe_seconds_per_step"] > 0
+    assert torch.load(files.outputs("steady")).shape == (len(split.test), 3, 32, 32)
+    assert not files.outputs("blows").exists()
 
 
 @pytest.mark.slow

@@ -183,7 +183,8 @@ def run_pass(settings: PassSettings, pack: Pack, work_dir: Path, out_dir: Path, 
     (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out_dir / "scores.json").write_text(json.dumps(_jsonable(scores)) + "\n")
     (out_dir / "table.md").write_text(_table(settings, results))
-    _write_losses(files, trained, out_dir / "losses.csv")
+    # a diverged run's log too: it shows where the loss left
+    _write_losses(files, [run.name for run in settings.runs], out_dir / "losses.csv")
     check_returned(out_dir)
     return results
 
