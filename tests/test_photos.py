@@ -1,12 +1,22 @@
-"""huenet.data.photos: the wheel-shipped sample photos, centre-cropped and resized."""
+"""huenet.data.photos: the wheel-shipped sample photos, as shipped and centre-cropped and resized."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import skimage.data
 import torch
 
-from huenet.data.photos import sample_photo
+from huenet.data.photos import photo_pixels, sample_photo
+
+
+@pytest.mark.parametrize(("name", "shape"), [("rocket", (427, 640, 3)), ("flower", (427, 640, 3)),
+                                             ("stereo_motorcycle", (500, 741, 3))])
+def test_photo_pixels_are_the_whole_photo(name: str, shape: tuple[int, int, int]) -> None:
+    pixels = photo_pixels(name)
+    assert pixels.shape == shape and pixels.dtype == np.uint8
+    if name == "rocket":
+        assert np.array_equal(pixels, skimage.data.rocket())
 
 
 def test_full_size_is_the_centre_square_of_the_photo() -> None:

@@ -9,30 +9,38 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["SKLEARN_PHOTOS", "sample_photo"]
+__all__ = ["SKLEARN_PHOTOS", "photo_pixels", "sample_photo"]
 
 # scikit-learn's two sample images; every other name is a function of skimage.data
 SKLEARN_PHOTOS = ("china", "flower")
+
+
+def photo_pixels(name: str) -> np.ndarray:
+    """A sample photo as its library ships it, uncropped: ``(H, W, 3)`` uint8 RGB.
+
+    Args:
+        name: ``"china"`` or ``"flower"`` (scikit-learn), or a colour photo of ``skimage.data``
+            (``"astronaut"``, ``"chelsea"``, ``"coffee"``, ``"rocket"``, ``"stereo_motorcycle"``, ...).
+    """
+    if name in SKLEARN_PHOTOS:
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
+    import skimage.data
+
+    img = getattr(skimage.data, name)()
+    return img[0] if isinstance(img, tuple) else img  # e.g. stereo_motorcycle: (left, right, disparity)
 
 
 def sample_photo(name: str, size: int, *, quantize: bool = False) -> Tensor:
     """A sample photo, centre-cropped square and resized: ``(1, 3, size, size)`` float64 RGB in [0, 1].
 
     Args:
-        name: ``"china"`` or ``"flower"`` (scikit-learn), or a colour photo of ``skimage.data``
-            (``"astronaut"``, ``"chelsea"``, ``"coffee"``, ``"rocket"``, ...).
+        name: a photo of :func:`photo_pixels`.
         size: side of the square, in pixels.
         quantize: round to 8-bit levels, as a decoded image file would be.
     """
-    if name in SKLEARN_PHOTOS:
-        from sklearn.datasets import load_sample_image
-
-        img = load_sample_image(f"{name}.jpg")
-    else:
-        import skimage.data
-
-        img = getattr(skimage.data, name)()
-        img = img[0] if isinstance(img, tuple) else img  # e.g. stereo_motorcycle: (left, right, disparity)
+    img = photo_pixels(name)
     h, w = img.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
