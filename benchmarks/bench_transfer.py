@@ -1,26 +1,40 @@
-"""``huenet.transfer`` on large photos: agreement with the working size, hue noise, speed and memory.
+"""``huenet transfer`` on large photos: agreement with the working size in CIEDE2000, hue noise, speed and memory.
 
-A photo from scikit-image's data module (``rocket``, 640 x 427, with a flat sky) is upscaled to 1, 4 and 12
-megapixels (bicubic; upscaling makes edges softer than a camera's, so it understates the lift's errors at edges)
-and painted by Hue-Net with a flower's colours at the default working size, the change lifted to full size.
+Eight photo and target pairs from the sample photos (:func:`huenet.data.photos.photo_pixels`): skies (``rocket``
+twice, ``china``), faces (``astronaut``, ``chelsea``'s cat) and objects (``coffee``, ``stereo_motorcycle``,
+``flower``). Each photo is upscaled to 1, 4 and 12 megapixels (bicubic, saved as JPEG at quality 92; upscaling
+makes edges softer than a camera's, so it understates the lift's errors at edges) and painted by Hue-Net with its
+target's colours at the default working size, the change lifted to full size. Per pair and size:
 
-- **consistency**: the full-size output, downscaled to the working size, against the working-size output:
-  mean circular hue difference on saturated pixels (S >= 0.2 in both; goal <= 2 degrees) and the hue EMD between the two
-  (goal <= 0.01);
-- **hue noise**: in flat saturated regions of the source (working-size pixels whose 3 x 3 windows of S and V
-  vary by less than 0.02), the output hue's local circular spread (1 - the mean resultant length of its angle
-  over 3 x 3 working-size pixels, the full-size output's hue vectors averaged over each pixel's footprint first)
-  at full size against the working-size output's;
-- **speed**: ``transfer`` from a JPEG file to a JPEG file, in-process with torch imported and the model loaded,
-  against Pillow decoding and re-encoding the same file (the I/O floor), interleaved (goal <= 4x at 12 MP); the
-  CLI's start-up (``import huenet.cli`` in a fresh interpreter) apart;
-- **memory**: the growth of the process's peak resident set per megapixel during a transfer from the file to
-  JPEG bytes, sizes in ascending order and before any metric is computed, after one transfer of a tiny photo has
-  loaded the lift's compiled kernels (goal <= 0.1 GiB per megapixel).
+- **agreement**: the full-size output area-shrunk to the working-size grid, against the working-size output:
+  CIEDE2000 (CIE 142-2001, scikit-image's ``deltaE_ciede2000`` on ``rgb2lab``, D65) on every pixel of that grid,
+  its mean (goal <= 1.0, about the smallest difference an observer notices) and 95th percentile (goal <= 3.0).
+  Reference columns: a block copy of the working-size output (nearest-neighbour upsampling), which agrees with it
+  by construction up to the shrink's footprints; the unchanged photo, area-shrunk, against the working-size source
+  (made by ``huenet.paint.upsample.shrink``, antialiased bilinear): what a lift that keeps the photo's own pixels
+  scores if it changes nothing, the two shrinks' own difference; and the full-size output shrunk by ``shrink``
+  itself, as the working-size source was;
+- **hue noise**: :func:`huenet.eval.hue_noise.hue_noise` on the working-size grid, the flat pixels those of the
+  working-size source: the area-shrunk full-size output's against the working-size output's (goal: no larger;
+  "n/a" where the photo has no flat region). It sees the wobble from one working-size pixel to the next, which the
+  lift's per-pixel corrections could add, not the photo's own texture inside a pixel's footprint, which the lift
+  keeps by design;
+- **speed**: ``transfer`` from a JPEG file to JPEG bytes (quality 95), in-process with torch imported and the
+  model loaded, against Pillow decoding and re-encoding the same file (the I/O floor), interleaved, median of
+  ``--repeats`` (goal <= 4x at the largest size, 12 MP); the CLI's start-up (``import huenet.cli`` in a fresh
+  interpreter) and the parts of the transfer apart;
+- **memory**: in a fresh process per pair, size and lift (``ru_maxrss`` only rises), the growth of the peak
+  resident set during one transfer of the file to JPEG bytes, after a transfer of a tiny photo has loaded the
+  lift's compiled kernels, per megapixel (goal <= 0.1 GiB).
 
-The consistency goal measures how much of the working-size output's own pixel-to-pixel hue texture the lift
-reproduces. For reference, the table has the same numbers for a block copy of the working-size output
-(nearest-neighbour upsampling): it agrees with that output by construction, up to the downscale's filter.
+Every measure is taken for the default lift and for one round of iterative back-projection
+(``lift_hue(back_projections=1)``), which becomes the default only if it meets every goal the default meets, in
+every pair and size, and meets every goal in more pair-size cells. Where a pair misses an agreement goal at the
+largest size, its worst 8 x 8 working-size pixels are drawn at both sizes (``--worst``), and the report says
+where the pixels over 3 lie.
+
+One command rewrites the report, the README's figure, the worst regions' figure and the numbers block of
+``docs/full_resolution.md``; the report's first paragraph says how many minutes the run took.
 
     python benchmarks/bench_transfer.py                # models/huenet/full/generator.pt, else the shipped weights
 """
@@ -28,24 +42,33 @@ reproduces. For reference, the table has the same numbers for a block copy of th
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import io
+import json
+import math
 import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from reporting import write_report
+from reporting import write_block, write_report
+from skimage.color import deltaE_ciede2000, rgb2lab
 
 from huenet.core.color import rgb_to_hsv
-from huenet.data.photos import sample_photo
-from huenet.eval.metrics import hue_emd
+from huenet.data.photos import photo_pixels
+from huenet.eval.hue_noise import hue_noise
+from huenet.paint import api
 from huenet.paint.api import DEFAULT_WORK_SIZE, Painter, painter
 from huenet.paint.images import read_pixels
 from huenet.paint.methods import get_method, model_file
@@ -53,73 +76,210 @@ from huenet.paint.translations import TRANSLATION_STEPS
 from huenet.paint.upsample import lift_hue, shrink, unit_float
 from huenet.pipeline.machine import benchmark_footer
 
-GOALS = {"degrees": 2.0, "emd": 0.01, "io_ratio": 4.0, "gib_per_mp": 0.1}
+PAIRS = (("rocket", "flower"), ("rocket", "coffee"), ("china", "flower"), ("astronaut", "flower"),
+         ("chelsea", "flower"), ("coffee", "china"), ("stereo_motorcycle", "astronaut"), ("flower", "rocket"))
+"""Photo and target; the first is the README's figure."""
+KINDS = {"rocket": "sky", "china": "sky", "astronaut": "face", "chelsea": "face (a cat)", "coffee": "object",
+         "stereo_motorcycle": "objects", "flower": "object (petals)"}
+LIFTS = {"default": 0, "back-projection": 1}
+"""Each lift's rounds of back-projection."""
+GOALS = {"mean": 1.0, "p95": 3.0, "io_ratio": 4.0, "gib_per_mp": 0.1}
+VISIBLE = 3.0
+"""The 95th percentile's goal: the report says where the pixels above it lie."""
+DETAIL = 1.0
+"""A working-size pixel holds detail finer than the working size where the unchanged photo's two shrinks differ by
+at least this (CIEDE2000): about the smallest difference an observer notices."""
+LOW_SATURATION = 0.2
+WINDOW = 8
+"""Working-size pixels on a side of the worst region drawn."""
+
+
+@dataclass
+class Cell:
+    """One pair, size and lift."""
+
+    delta: tuple[float, float]  # CIEDE2000 mean, 95th percentile
+    through_shrink: tuple[float, float]
+    noise: tuple[float, float]  # hue noise, full / working size; NaN: no flat region
+    seconds: float
+    pillow: float
+    gib_per_mp: float
+    where: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # share over VISIBLE; of them detail, low S, rest
+    missed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reference:
+    """One pair and size: the rows that do not depend on the lift."""
+
+    pixels: int
+    block: tuple[float, float]
+    unchanged: tuple[float, float]
+
+
+def _photo(name: str, megapixels: float, folder: Path) -> Path:
+    path = folder / f"{name}_{megapixels:g}mp.jpg"
+    if not path.exists():
+        image = Image.fromarray(photo_pixels(name))
+        scale = (megapixels * 1e6 / (image.width * image.height)) ** 0.5
+        size = (round(image.width * scale), round(image.height * scale))
+        image.resize(size, Image.BICUBIC).save(path, quality=92)
+    return path
+
+
+def _target(name: str) -> Image.Image:
+    return Image.fromarray(photo_pixels(name))
+
+
+@contextlib.contextmanager
+def _lifting(rounds: int) -> Iterator[None]:
+    """``huenet.transfer`` as it would be with ``back_projections=rounds`` as the lift's default."""
+    with mock.patch.object(api, "lift_hue", functools.partial(lift_hue, back_projections=rounds)):
+        yield
+
+
+def _delta_e(image: torch.Tensor, reference: torch.Tensor) -> np.ndarray:
+    """CIEDE2000 of each pixel, ``(h, w)``, of two ``(1, 3, h, w)`` RGB images in [0, 1]."""
+    lab = [rgb2lab(x[0].permute(1, 2, 0).double().clamp(0, 1).numpy()) for x in (image, reference)]
+    return deltaE_ciede2000(*lab)
+
+
+def _summary(delta: np.ndarray) -> tuple[float, float]:
+    return float(delta.mean()), float(np.percentile(delta, 95))
+
+
+def _area(image: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``image`` area-shrunk to ``like``'s grid: each pixel the mean of its footprint."""
+    return F.interpolate(unit_float(image), size=like.shape[-2:], mode="area")
+
+
+def _noise(small: torch.Tensor, image: torch.Tensor) -> float:
+    return float(hue_noise(small.double(), image.double().clamp(0, 1))[0])
 
 
 def _peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux reports KiB
 
 
-def _photo(megapixels: float, folder: Path) -> Path:
-    from skimage import data
-
-    image = Image.fromarray(data.rocket())
-    scale = (megapixels * 1e6 / (image.width * image.height)) ** 0.5
-    path = folder / f"rocket_{megapixels:g}mp.jpg"
-    image.resize((round(image.width * scale), round(image.height * scale)), Image.BICUBIC).save(path, quality=92)
-    return path
+def _jpeg_roundtrip(paint: Painter, path: Path) -> None:
+    paint(path).save(io.BytesIO(), "JPEG", quality=95)
 
 
-def _flat_saturated(small_source: torch.Tensor) -> torch.Tensor:
-    """``(h, w)`` bool: working-size pixels whose 3 x 3 windows vary by less than 0.02 in S and in V, S >= 0.1."""
-    hsv = rgb_to_hsv(small_source)[0]
-    flat = torch.ones_like(hsv[0], dtype=torch.bool)
-    for channel in hsv[1:]:
-        pooled = [F.max_pool2d(sign * channel[None, None], 3, 1, 1)[0, 0] for sign in (1, -1)]
-        flat &= (pooled[0] + pooled[1]) < 0.02
-    return flat & (hsv[1] >= 0.1)
+def _pillow_roundtrip(path: Path) -> None:
+    with Image.open(path) as image:
+        image.convert("RGB").save(io.BytesIO(), "JPEG", quality=95)
 
 
-def _spread_in_flat(output: torch.Tensor, flat: torch.Tensor) -> float:
-    """Mean over ``flat`` of the output hue's circular spread, 1 - the mean resultant length of its angle, in
-    windows of 3 x 3 working-size pixels: the hue vectors are averaged over each working-size pixel's footprint
-    first, so a full-size output and the working-size one are measured over the same extent of the photo."""
-    angle = rgb_to_hsv(unit_float(output))[:, :1] * 2 * np.pi
-    vectors = torch.cat((torch.cos(angle), torch.sin(angle)), 1)
-    if vectors.shape[-2:] != flat.shape:
-        vectors = F.interpolate(vectors, size=flat.shape, mode="area")
-    mean = F.avg_pool2d(vectors, 3, 1, 1, count_include_pad=False)[0]
-    return float((1 - torch.hypot(mean[0], mean[1]))[flat].mean()) if flat.any() else float("nan")
+def _memory_of(photo: Path, target: str, model: Path, rounds: int, folder: Path) -> float:
+    """In this process (fresh): the peak resident set's growth per megapixel during one transfer of ``photo``."""
+    torch.set_num_threads(2)
+    paint = painter(_target(target), model=model)
+    with _lifting(rounds):
+        _jpeg_roundtrip(paint, _photo("rocket", 0.05, folder))  # loads the lift's compiled kernels: a fixed cost
+        baseline = _peak_gib()
+        _jpeg_roundtrip(paint, photo)
+    with Image.open(photo) as image:
+        return (_peak_gib() - baseline) / (image.width * image.height / 1e6)
 
 
-def _consistency(full: torch.Tensor, small_output: torch.Tensor) -> tuple[float, float, float, float, float]:
-    """Mean and median circular hue gap (degrees) over saturated pixels, the hue EMD, of ``full`` downscaled to the
-    working size against the working-size output; and the mean gap over the pixels with S in [0.2, 0.4) and over
-    those with S >= 0.4 (the working-size output's S)."""
-    down = F.interpolate(unit_float(full), size=small_output.shape[-2:], mode="bilinear", antialias=True,
-                         align_corners=False)
-    a, b = rgb_to_hsv(down.clamp(0, 1))[0], rgb_to_hsv(small_output)[0]
-    saturated = (a[1] >= 0.2) & (b[1] >= 0.2)
-    gap = ((a[0] - b[0] + 0.5) % 1.0 - 0.5).abs() * 360
-    low, high = gap[saturated & (b[1] < 0.4)], gap[saturated & (b[1] >= 0.4)]
-    return (float(gap[saturated].mean()), float(gap[saturated].median()),
-            float(hue_emd(down.clamp(0, 1), small_output)[0]), float(low.mean()), float(high.mean()))
+def _memory(photo: Path, target: str, model: Path, rounds: int, folder: Path) -> float:
+    command = [sys.executable, __file__, "--memory-of", str(photo), target, str(rounds), "--model", str(model),
+               "--folder", str(folder)]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+def _times(paint: Painter, photo: Path, repeats: int) -> dict[str, float]:
+    """Median seconds of Pillow's round trip and of each lift's transfer of ``photo``, interleaved."""
+    seconds: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        for name in ("pillow", *LIFTS):
+            started = time.perf_counter()
+            if name == "pillow":
+                _pillow_roundtrip(photo)
+            else:
+                with _lifting(LIFTS[name]):
+                    _jpeg_roundtrip(paint, photo)
+            seconds.setdefault(name, []).append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
+def _where(delta: np.ndarray, unchanged: np.ndarray, small: torch.Tensor) -> tuple[float, float, float, float]:
+    """The share of pixels over :data:`VISIBLE`, and of them the shares on detail finer than the working size, on
+    low saturation elsewhere, and the rest."""
+    over = delta > VISIBLE
+    detail = unchanged >= DETAIL
+    low = rgb_to_hsv(small)[0, 1].numpy() < LOW_SATURATION
+    count = max(int(over.sum()), 1)
+    return (float(over.mean()), float((over & detail).sum() / count), float((over & ~detail & low).sum() / count),
+            float((over & ~detail & ~low).sum() / count))
+
+
+def _worst(source: torch.Tensor, small: torch.Tensor, output: torch.Tensor, full: torch.Tensor,
+           delta: np.ndarray, unchanged: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`WINDOW`-pixel square of the working-size grid with the highest mean CIEDE2000, at both sizes."""
+    pooled = F.avg_pool2d(torch.from_numpy(delta)[None, None], WINDOW, stride=1)[0, 0]
+    top, left = divmod(int(pooled.argmax()), pooled.shape[1])
+    (h, w), (big_h, big_w) = small.shape[-2:], source.shape[-2:]
+    rows = slice(top * big_h // h, (top + WINDOW) * big_h // h)
+    cols = slice(left * big_w // w, (left + WINDOW) * big_w // w)
+    crop = (slice(top, top + WINDOW), slice(left, left + WINDOW))
+
+    def pixels(image: torch.Tensor) -> np.ndarray:
+        return unit_float(image)[0].permute(1, 2, 0).clamp(0, 1).numpy()
+
+    return {"source": pixels(source[..., rows, cols]), "working": pixels(output)[crop],
+            "full": pixels(full[..., rows, cols]), "shrunk": pixels(_area(full, small))[crop],
+            "delta": delta[crop], "unchanged": unchanged[crop], "at": np.array([left * big_w // w, top * big_h // h])}
+
+
+def _measure(paint: Painter, photo: Path, repeats: int, memory: dict[str, float],
+             crop: bool) -> tuple[Reference, dict[str, Cell], dict[str, np.ndarray] | None]:
+    """The references and each lift's cell for ``photo``; with ``crop``, the default lift's worst region."""
+    seconds = _times(paint, photo, repeats)
+    source = read_pixels(photo, max_megapixels=None)
+    cells, worst = {}, None
+    for name, rounds in LIFTS.items():
+        with torch.inference_mode(), _lifting(rounds):
+            full, small, output = paint.paint(source, working=True)
+        if name == "default":
+            unchanged = _delta_e(_area(source, small), small)
+            block = F.interpolate(output, size=source.shape[-2:], mode="nearest")
+            reference = Reference(source.shape[-1] * source.shape[-2], _summary(_delta_e(_area(block, small), output)),
+                                  _summary(unchanged))
+            del block
+        delta = _delta_e(_area(full, small), output)
+        through = shrink(full, max(small.shape[-2:]))
+        cells[name] = Cell(_summary(delta), _summary(_delta_e(through, output)),
+                           (_noise(small, _area(full, small)), _noise(small, output)), seconds[name],
+                           seconds["pillow"], memory[name], _where(delta, unchanged, small))
+        if crop and name == "default":
+            worst = _worst(source, small, output, full, delta, unchanged)
+        del full
+    return reference, cells, worst
+
+
+def _missed(cell: Cell, largest: bool) -> list[str]:
+    """The goals ``cell`` misses; the speed goal is the largest size's."""
+    checks = {"mean": cell.delta[0] <= GOALS["mean"], "p95": cell.delta[1] <= GOALS["p95"],
+              "noise": math.isnan(cell.noise[0]) or cell.noise[0] <= cell.noise[1],
+              "speed": not largest or cell.seconds / cell.pillow <= GOALS["io_ratio"],
+              "memory": cell.gib_per_mp <= GOALS["gib_per_mp"]}
+    return [goal for goal, met in checks.items() if not met]
 
 
 def _translation_steps(paint: Painter, photo: Path) -> list[str]:
-    """Table rows: the consistency and the flat regions' spread with the working-size output averaged over 1 x 1 to
-    8 x 8 shifts, the rest of the transfer as ``paint`` does it."""
+    """Table rows: agreement and hue noise with the working-size output averaged over 1 x 1 to 8 x 8 shifts, the
+    rest of the transfer as ``paint`` does it."""
     source = read_pixels(photo, max_megapixels=None)
     small = shrink(source, paint.work_size)
-    flat = _flat_saturated(small)
     rows = []
     for steps in (1, 2, 4, 8):
         with torch.inference_mode():
             output = paint.working_output(small, steps=steps)
-            full = lift_hue(source, small, output)
-        mean, median, emd, *_ = _consistency(full, output)
-        rows.append(f"| {steps} x {steps} | {mean:.2f} / {median:.2f} | {emd:.4f} | "
-                    f"{_spread_in_flat(full, flat):.4f} / {_spread_in_flat(output, flat):.4f} |")
+            shrunk = _area(lift_hue(source, small, output), small)
+        mean, p95 = _summary(_delta_e(shrunk, output))
+        rows.append(f"| {steps} x {steps} | {mean:.2f} / {p95:.2f} | "
+                    f"{_noise_cell((_noise(small, shrunk), _noise(small, output)))} |")
     return rows
 
 
@@ -142,142 +302,111 @@ def _parts(paint: Painter, photo: Path, repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
-def _pillow_roundtrip(path: Path) -> None:
-    with Image.open(path) as image:
-        image.convert("RGB").save(io.BytesIO(), "JPEG", quality=95)
+def _pair_name(pair: tuple[str, str]) -> str:
+    return f"{pair[0]} <- {pair[1]}"
 
 
-def _huenet_roundtrip(paint, path: Path) -> None:
-    paint(path).save(io.BytesIO(), "JPEG", quality=95)
+def _pair_cell(pair: tuple[str, str]) -> str:
+    return f"{pair[0]} ({KINDS[pair[0]]}) <- {pair[1]}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=None, help="a generator.pt (default: what huenet transfer uses)")
-    parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0, 4.0, 12.0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--folder", type=Path, default=Path("build/bench_transfer"))
-    parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/transfer.md"))
-    parser.add_argument("--figure", type=Path, default=Path("reports/figures/paint_your_photos.png"),
-                        help="the README's picture: the smallest photo painted at strength 1 and 0.5")
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    args.folder.mkdir(parents=True, exist_ok=True)
-    model = model_file(get_method("huenet"), args.model)
-    target = Image.fromarray((sample_photo("flower", 256)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
-    paint = painter(target, model=model)
-    sizes = sorted(args.megapixels)
-    photos = {mp: _photo(mp, args.folder) for mp in sizes}
-    load_before = os.getloadavg()[0]
+def _noise_cell(noise: tuple[float, float]) -> str:
+    return "n/a" if math.isnan(noise[0]) else f"{noise[0]:.4f} / {noise[1]:.4f}"
 
-    peak = {}
-    _huenet_roundtrip(paint, _photo(0.05, args.folder))  # loads the lift's compiled kernels: a fixed cost
-    baseline = _peak_gib()
-    for mp in sizes:  # ascending, so that each peak is this size's, and before any metric's full-size arrays
-        _huenet_roundtrip(paint, photos[mp])
-        peak[mp] = (_peak_gib() - baseline) / mp
-    seconds: dict[tuple[str, float], list[float]] = {}
-    for _ in range(args.repeats):
-        for mp in sizes:
-            for name, run in (("pillow", _pillow_roundtrip), ("huenet", lambda p: _huenet_roundtrip(paint, p))):
-                started = time.perf_counter()
-                run(photos[mp])
-                seconds.setdefault((name, mp), []).append(time.perf_counter() - started)
-    rows = {}
-    for mp in sizes:
-        source = read_pixels(photos[mp], max_megapixels=None)
-        with torch.inference_mode():
-            full, small, small_output = paint.paint(source, working=True)
-            projected = lift_hue(source, small, small_output, back_projections=1)
-        block = F.interpolate(small_output, size=source.shape[-2:], mode="nearest")
-        flat = _flat_saturated(small)
-        mean, median, emd, low, high = _consistency(full, small_output)
-        block_mean, block_median, *_ = _consistency(block, small_output)
-        projected_mean, projected_median, projected_emd, *_ = _consistency(projected, small_output)
-        rows[mp] = {"pixels": source.shape[-1] * source.shape[-2], "degrees": mean, "median": median, "emd": emd,
-                    "by_saturation": (low, high),
-                    "projected": (projected_mean, projected_median, projected_emd, _spread_in_flat(projected, flat)),
-                    "block": (block_mean, block_median), "spread_full": _spread_in_flat(full, flat),
-                    "spread_small": _spread_in_flat(small_output, flat), "gib_per_mp": peak[mp]}
-        del source, full, small, small_output, block, projected
-    steps_rows = _translation_steps(paint, photos[sizes[0]])
-    parts = _parts(paint, photos[sizes[-1]], args.repeats)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import huenet.cli"], check=True)
-    start_up_seconds = time.perf_counter() - started
-    load_after = os.getloadavg()[0]
 
-    table = ["| photo | hue gap (deg), mean / median | mean gap at S 0.2-0.4 / S >= 0.4 | block copy's gap, mean / "
-             "median | hue EMD | hue spread in flat regions, full / working size | transfer (s) | Pillow (s) | ratio | "
-             "peak memory (GiB/MP) |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    verdicts = []
-    for mp in sizes:
-        r = rows[mp]
-        ours, floor = (statistics.median(seconds[name, mp]) for name in ("huenet", "pillow"))
-        table.append(f"| {r['pixels'] / 1e6:.1f} MP | {r['degrees']:.2f} / {r['median']:.2f} | "
-                     f"{r['by_saturation'][0]:.2f} / {r['by_saturation'][1]:.2f} | "
-                     f"{r['block'][0]:.2f} / {r['block'][1]:.2f} | {r['emd']:.4f} | "
-                     f"{r['spread_full']:.4f} / {r['spread_small']:.4f} | {ours:.2f} | {floor:.2f} | "
-                     f"{ours / floor:.1f}x | {r['gib_per_mp']:.3f} |")
-        r["ratio"] = ours / floor
-    largest = rows[sizes[-1]]
-    for goal, value, limit in (("hue gap", max(r["degrees"] for r in rows.values()), GOALS["degrees"]),
-                               ("hue EMD", max(r["emd"] for r in rows.values()), GOALS["emd"]),
-                               (f"time against Pillow at {sizes[-1]:g} MP", largest["ratio"], GOALS["io_ratio"]),
-                               ("peak memory per megapixel", max(r["gib_per_mp"] for r in rows.values()),
-                                GOALS["gib_per_mp"])):
-        verdict = "met" if value <= limit else "not met"
-        verdicts.append(f"- {goal}: {value:.3g} against at most {limit:g}: **{verdict}**")
-    noisier = [f"{mp:g} MP" for mp, r in rows.items() if not r["spread_full"] <= r["spread_small"]]
-    verdicts.append("- hue spread in flat regions no larger at full size than at the working size: "
-                    + (f"**not met** at {', '.join(noisier)}" if noisier else "**met** at every size"))
-    lines = [
-        "# huenet transfer on large photos",
-        "",
-        f"scikit-image's `rocket` (640 x 427) upscaled (bicubic: edges softer than a camera's, so edge errors are "
-        f"understated) and painted by Hue-Net with a flower's colours at the working size {DEFAULT_WORK_SIZE}, "
-        f"lifted to full size. Median of {args.repeats} interleaved runs for the times; JPEG file to JPEG in memory "
-        "(quality 95), in-process with the model loaded; the photo stays 8-bit through the lift. "
-        "`python benchmarks/bench_transfer.py`.",
-        "",
-        *table,
-        "",
-        *verdicts,
-        "",
-        f"The command's start-up (`python -c 'import huenet.cli'`, a fresh interpreter): {start_up_seconds:.2f} s, "
-        "apart from the times above.",
-        "",
-        "With one round of back-projection (`lift_hue(..., back_projections=1)`, not the default: the full-size "
-        "result shrunk back, each working-size pixel's model turned by the hue it still misses, a second full-size "
-        "pass):",
-        "",
-        "| photo | hue gap (deg), mean / median | hue EMD | hue spread in flat regions, full / working size |",
-        "| ---: | ---: | ---: | ---: |",
-        *[f"| {r['pixels'] / 1e6:.1f} MP | {r['projected'][0]:.2f} / {r['projected'][1]:.2f} | "
-          f"{r['projected'][2]:.4f} | {r['projected'][3]:.4f} / {r['spread_small']:.4f} |" for r in rows.values()],
-        "",
-        f"Of the {sizes[-1]:g} MP transfer (median of {args.repeats}): reading the JPEG {parts['read']:.3f} s, the "
-        f"working-size output (the shrink and the network's {TRANSLATION_STEPS ** 2} runs) {parts['network']:.3f} s, "
-        f"the lift "
-        f"(fit and full-size pass) {parts['lift']:.3f} s.",
-        "",
-        f"The network's output averaged over shifts of its input (`huenet.paint.translations`), on the "
-        f"{rows[sizes[0]]['pixels'] / 1e6:.1f} MP photo: the hue gap and EMD as above for each number of shifts "
-        f"(the default is {TRANSLATION_STEPS} x {TRANSLATION_STEPS}; 1 x 1 is the raw network).",
-        "",
-        "| shifts | hue gap (deg), mean / median | hue EMD | hue spread in flat regions, full / working size |",
-        "| ---: | ---: | ---: | ---: |",
-        *steps_rows,
-        "",
-        f"- model: `{model}`",
-        *benchmark_footer(load_before, load_after),
-    ]
-    write_report(args.out, "\n".join(lines))
-    _figure(photos[sizes[0]], target, model, args.figure)
+def _two(values: tuple[float, float]) -> str:
+    return f"{values[0]:.2f} / {values[1]:.2f}"
+
+
+def _tables(results: dict, sizes: list[float]) -> list[str]:
+    """The default lift's table with its references, then back-projection's."""
+    default = ["| pair | MP | CIEDE2000, mean / 95th pct | block copy | unchanged photo | through `shrink` | "
+               "hue noise, full / working size | transfer (s) | Pillow (s) | ratio | GiB/MP | goals missed |",
+               "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |"]
+    projected = ["| pair | MP | CIEDE2000, mean / 95th pct | through `shrink` | hue noise, full / working size | "
+                 "transfer (s) | ratio | GiB/MP | goals missed |",
+                 "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |"]
+    for (pair, mp), (reference, cells) in results.items():
+        first = _pair_cell(pair) if mp == sizes[0] else ""
+        size = f"{reference.pixels / 1e6:.1f}"
+        d, p = cells["default"], cells["back-projection"]
+        default.append(f"| {first} | {size} | {_two(d.delta)} | {_two(reference.block)} | {_two(reference.unchanged)} "
+                       f"| {_two(d.through_shrink)} | {_noise_cell(d.noise)} | {d.seconds:.2f} | {d.pillow:.2f} | "
+                       f"{d.seconds / d.pillow:.1f}x | {d.gib_per_mp:.3f} | {', '.join(d.missed) or 'none'} |")
+        projected.append(f"| {first} | {size} | {_two(p.delta)} | {_two(p.through_shrink)} | {_noise_cell(p.noise)} "
+                         f"| {p.seconds:.2f} | {p.seconds / p.pillow:.1f}x | {p.gib_per_mp:.3f} | "
+                         f"{', '.join(p.missed) or 'none'} |")
+    return [*default, "", "With one round of back-projection (`lift_hue(..., back_projections=1)`: the full-size "
+            "result shrunk back as the source was, each working-size pixel's model turned by the hue it still "
+            "misses there, a second full-size pass); times interleaved with the default's:", "", *projected]
+
+
+def _decision(results: dict) -> list[str]:
+    """Whether back-projection meets every goal the default meets and every goal in more pair-size cells."""
+    worse = []
+    for (pair, mp), (_, cells) in results.items():
+        lost = [goal for goal in cells["back-projection"].missed if goal not in cells["default"].missed]
+        if lost:
+            worse.append(f"{_pair_name(pair)} at {mp:g} MP ({', '.join(lost)})")
+    counts = {name: sum(not cells[name].missed for _, cells in results.values()) for name in LIFTS}
+    adopt = not worse and counts["back-projection"] > counts["default"]
+    return [f"Pair-size cells meeting every goal: default {counts['default']}, back-projection "
+            f"{counts['back-projection']} of {len(results)}. Back-projection misses a goal the default meets in "
+            + (", ".join(worse) if worse else "no cell") + ". By the rule (every goal the default meets, and every "
+            "goal in more cells) back-projection " + ("**becomes the default**." if adopt else "**is not adopted**.")]
+
+
+def _why(results: dict) -> list[str]:
+    """Where the default misses an agreement goal: which pairs and sizes, and where the pixels over 3 lie."""
+    lines = []
+    for (pair, mp), (reference, cells) in results.items():
+        cell = cells["default"]
+        if not {"mean", "p95"} & set(cell.missed):
+            continue
+        over, detail, low, rest = cell.where
+        lines.append(f"- {_pair_name(pair)} at {mp:g} MP ({', '.join(cell.missed)}): {over:.0%} of the working-size "
+                     f"pixels are over {VISIBLE:g}; of them {detail:.0%} hold detail finer than the working size, "
+                     f"{low:.0%} are of low saturation elsewhere, {rest:.0%} neither. The unchanged photo scores "
+                     f"{_two(reference.unchanged)}.")
+    return lines
+
+
+def _outcome(results: dict, sizes: list[float]) -> list[str]:
+    """A compact grid of the default lift's missed goals, pairs by sizes: the docs' block."""
+    grid = [f"| pair | {' | '.join(f'{mp:g} MP' for mp in sizes)} |", "| :--- |" + " :--- |" * len(sizes)]
+    for pair in dict.fromkeys(pair for pair, _ in results):
+        grid.append(f"| {_pair_cell(pair)} | " + " | ".join(
+            ", ".join(results[pair, mp][1]["default"].missed) or "met" for mp in sizes) + " |")
+    return grid
+
+
+def _worst_figure(worst: dict[tuple[str, str], dict[str, np.ndarray]], mp: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from huenet.pipeline.figures import save_figure
+
+    titles = ("photo", "working-size output", "full-size output", "full-size output, area-shrunk",
+              "CIEDE2000", "CIEDE2000, unchanged photo")
+    fig, axes = plt.subplots(len(worst), len(titles), figsize=(2.3 * len(titles), 2.5 * len(worst)), squeeze=False)
+    for row, (pair, crop) in zip(axes, worst.items()):
+        shown = [crop["source"], crop["working"], crop["full"], crop["shrunk"], crop["delta"], crop["unchanged"]]
+        for ax, image, title in zip(row, shown, titles):
+            heat = {"cmap": "magma", "vmin": 0, "vmax": 2 * VISIBLE} if image.ndim == 2 else {}
+            ax.imshow(image, interpolation="nearest", **heat)
+            ax.set_title(title, fontsize=8)
+            ax.set_xticks([]), ax.set_yticks([])
+        row[0].set_ylabel(f"{_pair_name(pair)}\nat x, y = {crop['at'][0]}, {crop['at'][1]}", fontsize=8)
+    fig.suptitle(f"The worst {WINDOW} x {WINDOW} working-size pixels at {mp:g} MP (CIEDE2000 0 to "
+                 f"{2 * VISIBLE:g}, black to white)", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path.parent, path.name, dpi=100)
 
 
 def _figure(photo: Path, target: Image.Image, model: Path, path: Path) -> None:
+    """The README's picture: ``photo`` painted at strength 1 and 0.5."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -288,13 +417,121 @@ def _figure(photo: Path, target: Image.Image, model: Path, path: Path) -> None:
     with Image.open(photo) as opened:
         source = opened.convert("RGB")
     painted = {strength: painter(target, model=model, strength=strength)(photo) for strength in (1.0, 0.5)}
-    fig, axes = plt.subplots(1, 4, figsize=(12, 2.6), gridspec_kw={"width_ratios": [1.5, 1, 1.5, 1.5]})
+    fig, axes = plt.subplots(1, 4, figsize=(12, 2.6))
     shown = [(source, f"source, {source.width} x {source.height}"), (target, "target"),
              (painted[1.0], "huenet transfer"), (painted[0.5], "--strength 0.5")]
     for ax, (image, title) in zip(axes, shown):
         ax.imshow(image), ax.set_title(title, fontsize=9), ax.axis("off")
     fig.tight_layout()
     save_figure(fig, path.parent, path.name, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=None, help="a generator.pt (default: what huenet transfer uses)")
+    parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0, 4.0, 12.0])
+    parser.add_argument("--pairs", type=int, default=len(PAIRS), help="the first N pairs (a quick check)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--folder", type=Path, default=Path("build/bench_transfer"))
+    parser.add_argument("--out", type=Path, default=Path("reports/benchmarks/transfer.md"))
+    parser.add_argument("--figure", type=Path, default=Path("reports/figures/paint_your_photos.png"),
+                        help="the README's picture: the first pair's smallest photo painted at strength 1 and 0.5")
+    parser.add_argument("--worst", type=Path, default=Path("reports/figures/transfer_worst_regions.png"))
+    parser.add_argument("--docs", type=Path, default=Path("docs/full_resolution.md"),
+                        help="the doc whose block '<!-- transfer: ... -->' quotes the outcome")
+    parser.add_argument("--memory-of", nargs=3, metavar=("PHOTO", "TARGET", "ROUNDS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    args.folder.mkdir(parents=True, exist_ok=True)
+    model = model_file(get_method("huenet"), args.model)
+    model_name = os.path.relpath(model) if model.resolve().is_relative_to(Path.cwd()) else str(model)
+    if args.memory_of:
+        photo, target, rounds = args.memory_of
+        print(json.dumps(_memory_of(Path(photo), target, model, int(rounds), args.folder)))
+        return
+    started = time.perf_counter()
+    pairs, sizes = PAIRS[: args.pairs], sorted(args.megapixels)
+    load_before = os.getloadavg()[0]
+    results, worst = {}, {}
+    for pair in pairs:
+        paint = painter(_target(pair[1]), model=model)
+        _jpeg_roundtrip(paint, _photo("rocket", 0.05, args.folder))  # the lift's compiled kernels, outside the times
+        for mp in sizes:
+            photo = _photo(pair[0], mp, args.folder)
+            memory = {name: _memory(photo, pair[1], model, rounds, args.folder) for name, rounds in LIFTS.items()}
+            reference, cells, crop = _measure(paint, photo, args.repeats, memory, crop=mp == sizes[-1])
+            for cell in cells.values():
+                cell.missed = _missed(cell, largest=mp == sizes[-1])
+            results[pair, mp] = (reference, cells)
+            if crop is not None and {"mean", "p95"} & set(cells["default"].missed):
+                worst[pair] = crop
+            print(f"{_pair_name(pair)} {mp:g} MP: " + "; ".join(
+                f"{name} {_two(cell.delta)} missed {cell.missed}" for name, cell in cells.items()), flush=True)
+    first = painter(_target(pairs[0][1]), model=model)
+    steps_rows = _translation_steps(first, _photo(pairs[0][0], sizes[0], args.folder))
+    parts = _parts(first, _photo(pairs[0][0], sizes[-1], args.folder), args.repeats)
+    start_up = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import huenet.cli"], check=True)
+    start_up = time.perf_counter() - start_up
+    load_after = os.getloadavg()[0]
+    minutes = (time.perf_counter() - started) / 60
+
+    outcome = _outcome(results, sizes)
+    why = _why(results)
+    lines = [
+        "# huenet transfer on large photos",
+        "",
+        f"{len(pairs)} sample photos upscaled (bicubic: edges softer than a camera's, so edge errors are understated) "
+        f"to {', '.join(f'{mp:g}' for mp in sizes)} MP and painted by Hue-Net with a target's colours at the working "
+        f"size {DEFAULT_WORK_SIZE}, lifted to full size. Agreement: CIEDE2000 between the full-size output "
+        "area-shrunk to the working-size grid and the working-size output, on every pixel (goals: mean <= "
+        f"{GOALS['mean']:g}, 95th percentile <= {GOALS['p95']:g}); hue noise on the working-size source's flat "
+        f"pixels (goal: no larger than the working size's); JPEG file to JPEG in memory (quality 95), in-process "
+        f"with the model loaded, median of {args.repeats} interleaved runs (goal <= {GOALS['io_ratio']:g}x Pillow "
+        f"at {sizes[-1]:g} MP); peak memory in a fresh process per cell (goal <= {GOALS['gib_per_mp']:g} GiB/MP). "
+        "Block copy: the working-size output upsampled nearest-neighbour; unchanged photo: the photo area-shrunk "
+        "against the working-size source; through `shrink`: the full-size output shrunk as the working-size source "
+        f"was (antialiased bilinear). `python benchmarks/bench_transfer.py` ({minutes:.0f} min).",
+        "",
+        *_tables(results, sizes),
+        "",
+        *_decision(results),
+        "",
+        "Goals the default lift misses, by pair and size:",
+        "",
+        *outcome,
+        "",
+        *(["Where the default misses an agreement goal, the working-size pixels over "
+           f"{VISIBLE:g} (detail finer than the working size: the unchanged photo's two shrinks differ there by at "
+           f"least {DETAIL:g}; low saturation: S < {LOW_SATURATION:g} at the working size); the worst "
+           f"{WINDOW} x {WINDOW} working-size pixels of each pair at {sizes[-1]:g} MP are drawn in "
+           f"[{args.worst.name}](../figures/{args.worst.name}):", "", *why, ""] if why else []),
+        f"Of the {_pair_name(pairs[0])} transfer at {sizes[-1]:g} MP (median of {args.repeats}): reading the JPEG "
+        f"{parts['read']:.3f} s, the working-size output (the shrink and the network's {TRANSLATION_STEPS ** 2} "
+        f"runs) {parts['network']:.3f} s, the lift (fit and full-size pass) {parts['lift']:.3f} s. The command's "
+        f"start-up (`python -c 'import huenet.cli'`, a fresh interpreter): {start_up:.2f} s.",
+        "",
+        f"The network's output averaged over shifts of its input (`huenet.paint.translations`), "
+        f"{_pair_name(pairs[0])} at {sizes[0]:g} MP (the default is {TRANSLATION_STEPS} x {TRANSLATION_STEPS}; "
+        "1 x 1 is the raw network):",
+        "",
+        "| shifts | CIEDE2000, mean / 95th pct | hue noise, full / working size |",
+        "| ---: | ---: | ---: |",
+        *steps_rows,
+        "",
+        f"- model: `{model_name}`",
+        *benchmark_footer(load_before, load_after),
+    ]
+    write_report(args.out, "\n".join(lines))
+    write_block(args.docs, "transfer", "\n".join([
+        f"From [reports/benchmarks/transfer.md](../reports/benchmarks/transfer.md) (model `{model_name}`): the goals "
+        "the default lift misses, by pair and size (mean, p95: CIEDE2000; noise: hue noise in flat regions; "
+        f"speed, at {sizes[-1]:g} MP; memory)" + (f"; the worst regions: [{args.worst.name}]"
+                                                  f"(../reports/figures/{args.worst.name})." if worst else "."),
+        "", *outcome]))
+    if worst:
+        _worst_figure(worst, sizes[-1], args.worst)
+    _figure(_photo(pairs[0][0], sizes[0], args.folder), _target(pairs[0][1]), model, args.figure)
 
 
 if __name__ == "__main__":
