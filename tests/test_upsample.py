@@ -278,36 +278,6 @@ def test_the_rgb_route_keeps_an_edge():
     assert ((lifted - truth).abs().amax(1)[0] * 255).median(0).values.max() <= 3.0
 
 
-@pytest.mark.slow
-def test_back_projection_brings_the_shrunk_result_closer_to_the_working_size_output():
-    """A random turn at each working-size pixel of a colourful photo, lifted 8x and shrunk back as the source was:
-    one round of back-projection lowers the mean gap (measured 5.32 -> 3.65 degrees), a strength still applies to
-    the result, and an unchanged image still comes back exactly."""
-    g = torch.Generator().manual_seed(7)
-    source = colourful()
-    small = shrink(source, SMALL)
-    output = rotate(small, 0.1 * torch.rand(1, SMALL, SMALL, generator=g) - 0.05)
-    want = rgb_to_hsv(output)
-    gaps = []
-    for rounds in (0, 1):
-        back = rgb_to_hsv(shrink(lift_hue(source, small, output, back_projections=rounds), SMALL))
-        gaps.append(circular(back[:, 0], want[:, 0]).abs()[want[:, 1] >= 0.2].mean().item() * 360)
-    assert gaps[1] <= 0.8 * gaps[0]
-    from huenet.paint.blend import blend_hue
-
-    projected = lift_hue(source, small, output, back_projections=1)
-    half = lift_hue(source, small, output, back_projections=1, strength=0.5)
-    assert torch.allclose(half, blend_hue(source, projected, 0.5), atol=1e-5)
-    assert torch.equal(lift_hue(source, small, small.clone(), back_projections=1), source)
-
-
-@pytest.mark.parametrize("rounds", [-1, 1.0, True])
-def test_bad_back_projections_raise(rounds):
-    image = torch.rand(1, 3, 16, 16)
-    with pytest.raises(ValueError, match="back_projections"):
-        lift_hue(image, image[..., :8, :8], image[..., :8, :8], back_projections=rounds)
-
-
 def test_a_batch_is_lifted_image_by_image():
     source = torch.cat((colourful(64, 0), colourful(64, 1)))
     small = area(source, 16)

@@ -23,7 +23,7 @@ has there), and how many pairs are defined. :func:`huenet.pipeline.report`'s cla
 colour map asks for both: context dependence above the colour maps', and hue noise not above the source's by more
 than :data:`NOISE_MARGIN`, a margin fixed before any number of a trained model was seen.
 
-``benchmarks/bench_transfer.py`` reads a photo's flat regions the same way, at the working size.
+``benchmarks/bench_transfer.py`` measures a lifted photo's hue noise with :func:`hue_noise`, at the working size.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ Each lift agrees with the method at the working size's pixels: the local models 
 to the small source, they give the method's own output (for the hue route a turn of the shift vector, for the RGB
 route a shift of ``b``). The guided filter's models average over windows, so without that correction the lift
 smooths away whatever the output does between neighbouring working-size pixels, and the full-size output, shrunk
-back, misses the working-size one (by 16 degrees of hue on average, on the benchmark photo at 96 px); with it the
-guide only decides where, between those pixels, a change falls.
+back, misses the working-size one (by 16 degrees of hue on average on the rocket photo at 96 px, when the correction
+was added); with it the guide only decides where, between those pixels, a change falls.
 
 The full-size step is one fused pass over the photo (:mod:`huenet.paint.lift_kernels`, numba): nothing the photo's size
 is allocated but the output, and an 8-bit photo is read and written in 8 bits.
@@ -237,27 +237,22 @@ def _per_image(strength: float | Tensor) -> Callable[[int], tuple[float, np.ndar
     return lambda i: (1.0, maps[min(i, len(maps) - 1)])
 
 
-def _turned(a: Tensor, b: Tensor, turn: Tensor) -> tuple[Tensor, Tensor]:
-    """The shift vector's coefficients turned by ``turn`` ``(B, h, w)`` radians at each working-size pixel: a turn of
-    the model ``q = a . I + b`` is ``(R a) . I + R b``, still a local affine model, at no cost per full-size
-    pixel."""
-    n, c = a.shape[0], a.shape[1] // 2
+def _agreeing(a: Tensor, b: Tensor, guide: Tensor, want: Tensor) -> tuple[Tensor, Tensor]:
+    """The lift's shift-vector coefficients turned, at each working-size pixel, by the angle between what they give
+    there and the method's own shift ``want`` ``(B, h, w)`` (radians): the lift then agrees with the working-size
+    output at the working size's pixels, and in between the guide still places the edges. A turn of the model
+    ``q = a . I + b`` is ``(R a) . I + R b``, still a local affine model, so it costs nothing per full-size pixel."""
+    n, c = guide.shape[:2]
+    q = apply_coefficients(a, b, guide)
+    turn = want - torch.atan2(q[:, 1], q[:, 0])
     cos, sin = torch.cos(turn).unsqueeze(1), torch.sin(turn).unsqueeze(1)
     a = a.view(n, 2, c, *a.shape[-2:])
     a = torch.stack((cos * a[:, 0] - sin * a[:, 1], sin * a[:, 0] + cos * a[:, 1]), 1).flatten(1, 2)
     return a, torch.cat((cos * b[:, :1] - sin * b[:, 1:], sin * b[:, :1] + cos * b[:, 1:]), 1)
 
 
-def _agreeing(a: Tensor, b: Tensor, guide: Tensor, want: Tensor) -> tuple[Tensor, Tensor]:
-    """The lift's shift-vector coefficients turned, at each working-size pixel, by the angle between what they give
-    there and the method's own shift ``want`` ``(B, h, w)`` (radians): the lift then agrees with the working-size
-    output at the working size's pixels, and in between the guide still places the edges."""
-    q = apply_coefficients(a, b, guide)
-    return _turned(a, b, want - torch.atan2(q[:, 1], q[:, 0]))
-
-
 def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *, strength: float | Tensor = 1.0,
-             radius: int = RADIUS, eps: float = EPS, back_projections: int = 0) -> Tensor:
+             radius: int = RADIUS, eps: float = EPS) -> Tensor:
     """Apply the hue change ``source_small -> output_small`` to the full-size source.
 
     Args:
@@ -270,11 +265,6 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
             shorter way round, since ``d`` lies within half a turn.
         radius: guided-filter window radius, in working-size pixels.
         eps: guided-filter regularisation (guide is RGB in [0, 1]).
-        back_projections: rounds of iterative back-projection (Irani and Peleg, 1991): the full-size result (at
-            strength 1) is shrunk to the working size as the source was (antialiased bilinear), and each working-size
-            pixel's model is turned by the hue it still misses there. Each round is one more full-size pass. It
-            brings the shrunk result closer to the working-size output and adds hue variation inside flat regions
-            (``reports/benchmarks/transfer.md`` measures both), so the default is 0.
 
     Returns:
         ``(B, 3, H, W)``: ``hsv_to_rgb(h_src + strength * d, S_src, V_src)``, ``d`` the lifted hue shift (the
@@ -288,17 +278,10 @@ def lift_hue(source_full: Tensor, source_small: Tensor, output_small: Tensor, *,
     """
     _check_triple(source_full, source_small, output_small)
     _check_parameters(radius, eps)
-    check_int(back_projections, "back_projections", 0)
     strength = check_strength(strength, source_full)
-    want = rgb_to_hsv(output_small)[:, 0]
-    d = 2 * math.pi * (want - rgb_to_hsv(source_small)[:, 0])
+    d = 2 * math.pi * (rgb_to_hsv(output_small)[:, 0] - rgb_to_hsv(source_small)[:, 0])
     a, b = guided_coefficients(source_small, torch.stack((torch.cos(d), torch.sin(d)), 1), radius, eps)
     a, b = _agreeing(a, b, source_small, d)
-    for _ in range(back_projections):
-        painted = _full_size(source_full, torch.cat((a, b), 1), kernels().paint_hue_shift, _per_image(1.0))
-        shrunk = F.interpolate(painted, size=output_small.shape[-2:], mode="bilinear", antialias=True,
-                               align_corners=False)
-        a, b = _turned(a, b, 2 * math.pi * (want - rgb_to_hsv(unit_float(shrunk).clamp(0.0, 1.0))[:, 0]))
     return _full_size(source_full, torch.cat((a, b), 1), kernels().paint_hue_shift, _per_image(strength))
 
 
