@@ -32,7 +32,8 @@ Where a pair misses an agreement goal at the largest size, its worst 8 x 8 worki
 sizes (``--worst``), and the report says where the working-size pixels over 3 lie.
 
 One command rewrites the report, the README's figure, the worst regions' figure and the numbers block of
-``docs/full_resolution.md``; the report's first paragraph says how many minutes the run took.
+``docs/full_resolution.md``. On 2 cores it took 9 minutes with other jobs holding the load at 4.5 to 6 (the report's
+first paragraph gives each run's minutes).
 
     python benchmarks/bench_transfer.py                # models/huenet/full/generator.pt, else the shipped weights
 """
@@ -322,6 +323,38 @@ def _outcome(results: dict[tuple[tuple[str, str], float], Cell], sizes: list[flo
     return grid
 
 
+def _overloaded(load: tuple[float, float]) -> bool:
+    """Whether the machine's load, before or after the run, was above its CPU count."""
+    return max(load) > (os.cpu_count() or 1)
+
+
+def _block(results: dict[tuple[tuple[str, str], float], Cell], sizes: list[float], model: str, figure: Path | None,
+           network: float, load: tuple[float, float]) -> list[str]:
+    """The doc's block: the outcome grid, then the memory, hue noise and speed in a sentence each."""
+    largest = [cell for (_, mp), cell in results.items() if mp == sizes[-1]]
+    heaviest = max(results, key=lambda key: results[key].gib_per_mp)
+    noisier = [f"{_pair_name(pair)} at {mp:g} MP ({_noise_cell(cell.noise)})"
+               for (pair, mp), cell in results.items() if "noise" in cell.missed]
+    ratios = [cell.seconds / cell.pillow for cell in largest]
+    return [
+        f"From [reports/benchmarks/transfer.md](../reports/benchmarks/transfer.md) (model `{model}`): the goals "
+        "missed, by pair and size (mean, p95: CIEDE2000; noise: hue noise in flat regions; speed, at "
+        f"{sizes[-1]:g} MP; memory)" + (f"; the worst regions: [{figure.name}](../reports/figures/{figure.name})"
+                                       if figure else "") + ".",
+        "",
+        *_outcome(results, sizes),
+        "",
+        f"Peak memory: at most {results[heaviest].gib_per_mp:.3f} GiB per megapixel ({_pair_name(heaviest[0])} at "
+        f"{heaviest[1]:g} MP), {min(c.gib_per_mp for c in largest):.3f} to {max(c.gib_per_mp for c in largest):.3f} "
+        f"at {sizes[-1]:g} MP. Hue noise in flat regions above the working size's: "
+        + (", ".join(noisier) if noisier else "nowhere") + f". JPEG to JPEG at {sizes[-1]:g} MP: {min(ratios):.1f} to "
+        f"{max(ratios):.1f} times Pillow's round trip, the network's {TRANSLATION_STEPS ** 2} runs taking "
+        f"{network:.3f} s of the first pair's transfer"
+        + (f", under a load of {min(load):.1f} to {max(load):.1f} on {os.cpu_count()} CPUs: the speed verdicts need "
+           "a rerun on an idle machine." if _overloaded(load) else "."),
+    ]
+
+
 def _worst_figure(worst: dict[tuple[str, str], dict[str, np.ndarray]], mp: float, path: Path) -> None:
     import matplotlib
 
@@ -416,7 +449,6 @@ def main() -> None:
     start_up = time.perf_counter() - start_up
     load_after = os.getloadavg()[0]
     minutes = (time.perf_counter() - started) / 60
-    loaded = max(load_before, load_after) > (os.cpu_count() or 1)
 
     outcome = _outcome(results, sizes)
     why = _why(results)
@@ -436,7 +468,7 @@ def main() -> None:
         f"was (antialiased bilinear). `python benchmarks/bench_transfer.py` ({minutes:.0f} min)."
         + (" The machine's load was above its CPU count during the run (last lines): the times (the network's two "
            "threads' most of all), and so the speed goal's verdicts, are inflated; rerun on an idle machine for them."
-           if loaded else ""),
+           if _overloaded((load_before, load_after)) else ""),
         "",
         *_table(results, sizes),
         "",
@@ -466,12 +498,8 @@ def main() -> None:
         *benchmark_footer(load_before, load_after),
     ]
     write_report(args.out, "\n".join(lines))
-    under_load = ", under a load above the CPU count" if loaded else ""
-    worst_link = f"; the worst regions: [{args.worst.name}](../reports/figures/{args.worst.name})" if worst else ""
-    write_block(args.docs, "transfer", "\n".join([
-        f"From [reports/benchmarks/transfer.md](../reports/benchmarks/transfer.md) (model `{model_name}`): the goals "
-        "missed, by pair and size (mean, p95: CIEDE2000; noise: hue noise in flat regions; speed, at "
-        f"{sizes[-1]:g} MP{under_load}; memory){worst_link}.", "", *outcome]))
+    write_block(args.docs, "transfer", "\n".join(_block(results, sizes, model_name, args.worst if worst else None,
+                                                        parts["network"], (load_before, load_after))))
     if worst:
         _worst_figure(worst, sizes[-1], args.worst)
     else:
