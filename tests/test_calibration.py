@@ -20,6 +20,7 @@ from huenet.pipeline.calibration import (
     seed_spread,
     write_csv,
 )
+from huenet.pipeline.calibration import main as calibration_main
 from huenet.training.params import stage_params
 from huenet.training.train import STAGE_KEYS, TrainConfig
 
@@ -159,3 +160,18 @@ def test_params_yaml_trains_the_rules_pick_from_the_committed_csv():
     config, _ = stage_params(ROOT / "params.yaml", "train", TrainConfig, stage_keys=STAGE_KEYS, variant="full")
     assert not pick.undecided, f"train a second seed of {pick.undecided}"
     assert {k: getattr(config, k) for k in pick.config} == pick.config
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"]])
+def test_the_command_prints_its_usage_and_writes_nothing(argv, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert calibration_main(argv) == 0
+    assert "usage: huenet calibration" in capsys.readouterr().out and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [["--colour-gan"], ["a.csv", "b.csv"], ["--pipeline", "a.csv", "b.csv"]])
+def test_a_bad_argument_is_one_line_and_writes_nothing(argv, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert calibration_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: huenet calibration") and err.count("\n") == 1 and not list(tmp_path.iterdir())

@@ -377,6 +377,14 @@ def main(argv: Sequence[str]) -> int:
     ``huenet calibration --color-gan [OUT]``: the colour-GAN trials written to OUT (reports/color_gan_trials.csv).
     ``huenet calibration --pipeline [OUT]``: the pipeline's own runs of this commit, as rows of the claims study."""
     args = list(argv)
+    usage = "usage: huenet calibration [--pipeline | --color-gan] [OUT.csv]"
+    if args[:1] in (["-h"], ["--help"]):
+        print(usage + "\n\n" + (main.__doc__ or ""))
+        return 0
+    flags = [a for a in args if a.startswith("-") and a not in ("--pipeline", "--color-gan")]
+    if flags or len(args) > 2 or (len(args) == 2 and args[0] not in ("--pipeline", "--color-gan")):
+        print(f"{usage} (got {' '.join(args)})", file=sys.stderr)
+        return 2
     if args[:1] == ["--pipeline"]:
         return _add_pipeline_rows(Path(args[1] if len(args) > 1 else "reports/calibration.csv"))
     color_gan = bool(args) and args[0] == "--color-gan"
