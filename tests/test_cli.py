@@ -160,6 +160,18 @@ def test_help_explains_methods_model_limits_and_exit_codes(capsys: pytest.Captur
         assert needle in text, needle
 
 
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_every_task_answers_help_and_writes_nothing(task: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    try:
+        status = main([task, "--help"])
+    except SystemExit as stop:  # the tasks built on argparse
+        status = stop.code
+    assert status == 0 and f"huenet {task}" in capsys.readouterr().out
+    assert not list(tmp_path.iterdir())
+
+
 def test_console_script_is_declared() -> None:
     scripts = importlib.metadata.entry_points(group="console_scripts", name="huenet")
     assert [script.value for script in scripts] == ["huenet.cli:main"]

@@ -63,8 +63,15 @@ def write_shipped(model: str | Path, out: Path = SHIPPED_MODEL, report: Path = R
 
 def main(argv: Sequence[str]) -> int:
     """``huenet ship MODEL``: write MODEL's weights as the package's float16 copy, and what was measured."""
-    if len(argv) != 1:
-        print("usage: huenet ship models/huenet/full/generator.pt", file=sys.stderr)
+    usage = "usage: huenet ship models/huenet/full/generator.pt"
+    if list(argv[:1]) in (["-h"], ["--help"]):
+        print(f"{usage}\n\n{main.__doc__}")
+        return 0
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print(usage, file=sys.stderr)
+        return 2
+    if not Path(argv[0]).is_file():
+        print(f"huenet ship: {argv[0]} is not a file ({usage[7:]})", file=sys.stderr)
         return 2
     print(json.dumps(write_shipped(argv[0]), indent=1))
     return 0

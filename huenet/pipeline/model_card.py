@@ -106,6 +106,9 @@ def _read(root: Path) -> str:
 
 def main(argv: Sequence[str]) -> int:
     """``huenet model-card``: write ``docs/model_card.md`` from the reports in the current folder."""
+    if list(argv) in (["-h"], ["--help"]):
+        print("usage: huenet model-card   (from the repository root)")
+        return 0
     if argv:
         print("usage: huenet model-card   (from the repository root)", file=sys.stderr)
         return 2

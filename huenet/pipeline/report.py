@@ -588,6 +588,9 @@ def update_readme(readme: str | os.PathLike = "README.md", report: str | os.Path
 
 def main(argv: Sequence[str]) -> int:
     """``huenet readme``: rewrite README.md's results block from reports/table1.json."""
+    if list(argv) in (["-h"], ["--help"]):
+        print("usage: huenet readme   (from the repository root)")
+        return 0
     if argv:
         print("usage: huenet readme   (from the repository root)", file=sys.stderr)
         return 2

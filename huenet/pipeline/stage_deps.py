@@ -137,6 +137,9 @@ def _replace_block(text: str, block: str) -> str:
 
 def main(argv: Sequence[str]) -> int:
     """``huenet deps``: rewrite dvc.yaml's code deps and docs/pipeline.md's table."""
+    if list(argv) in (["-h"], ["--help"]):
+        print("usage: huenet deps   (from the repository root)")
+        return 0
     if argv:
         print("usage: huenet deps   (from the repository root)", file=sys.stderr)
         return 2

@@ -65,6 +65,13 @@ def times_table(rows: Sequence[dict]) -> str:
 def main(argv: Sequence[str]) -> int:
     """``huenet times [NOTEBOOKS [OUT]]``: reports/notebooks -> reports/stage_times.md."""
     args = list(argv)
+    usage = "usage: huenet times [NOTEBOOKS [OUT]]   (default: reports/notebooks reports/stage_times.md)"
+    if args[:1] in (["-h"], ["--help"]):
+        print(usage)
+        return 0
+    if len(args) > 2 or any(a.startswith("-") for a in args):
+        print(usage, file=sys.stderr)
+        return 2
     folder = Path(args[0] if args else "reports/notebooks")
     out = Path(args[1] if len(args) > 1 else "reports/stage_times.md")
     rows = stage_times(folder)
