@@ -1,9 +1,9 @@
 """How long each pipeline stage took, from the executed notebooks papermill wrote and the train stage's report.
 
 Papermill records each run's start, end and duration in the executed notebook's
-metadata, so the times come from the same run as the results beside them. Stage
-``train`` runs no notebook: its wall time and CPU use are in ``reports/train_runs.json``
-(:mod:`huenet.pipeline.launch`). ``huenet times`` writes ``reports/stage_times.md``.
+metadata, so the times come from the same run as the results beside them. Stages
+``train`` and ``train_cars`` run no notebook: their wall time and CPU use are in ``reports/train_runs.json`` and
+``reports/cars/train_runs.json`` (:mod:`huenet.pipeline.launch`). ``huenet times`` writes ``reports/stage_times.md``.
 
 >>> rows = [{"notebook": "01-data.ipynb", "seconds": 42.0, "end": "2026-11-29T22:00:00"},
 ...         {"notebook": "03-train-full.ipynb", "seconds": 600.0, "end": "2026-11-29T22:10:42"}]
@@ -34,8 +34,8 @@ def stage_times(folder: str | os.PathLike) -> list[dict]:
     return rows
 
 
-def launcher_row(report: str | os.PathLike) -> dict | None:
-    """Stage ``train``'s row from :mod:`huenet.pipeline.launch`'s report, or None where there is none.
+def launcher_row(report: str | os.PathLike, stage: str = "train") -> dict | None:
+    """A training stage's row from :mod:`huenet.pipeline.launch`'s report, or None where there is none.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "runs.json"
@@ -48,7 +48,7 @@ def launcher_row(report: str | os.PathLike) -> dict | None:
     if not path.is_file():
         return None
     runs = json.loads(path.read_text())
-    name = (f"train: huenet.pipeline.launch, {len(runs['runs'])} runs trained, {len(runs['finished_before'])} kept "
+    name = (f"{stage}: huenet.pipeline.launch, {len(runs['runs'])} runs trained, {len(runs['finished_before'])} kept "
             f"(CPU time / wall time {runs['cpu_over_wall']})")
     return {"notebook": name,
             "seconds": 60.0 * runs["wall_minutes"], "end": ""}
@@ -75,19 +75,21 @@ def main(argv: Sequence[str]) -> int:
     folder = Path(args[0] if args else "reports/notebooks")
     out = Path(args[1] if len(args) > 1 else "reports/stage_times.md")
     rows = stage_times(folder)
-    launched = launcher_row(folder.parent / "train_runs.json")
+    launched = [row for row in (launcher_row(folder.parent / "train_runs.json"),
+                                launcher_row(folder.parent / "cars" / "train_runs.json", "train_cars")) if row]
     if not rows:
         print(f"no notebook executed by papermill in {folder}", file=sys.stderr)
         return 1
     text = "\n".join([
         "# Pipeline stage times",
         "",
-        f"From the papermill metadata of the executed notebooks in `{folder}` (each stage but `train` runs one "
-        f"notebook; the last ended {max(r['end'] for r in rows)[:19]} UTC) and, for `train`, "
-        f"`{folder.parent / 'train_runs.json'}`. Machine: {cpu_name()}, {os.cpu_count()} cores. "
-        "Written by `huenet times`.",
+        f"From the papermill metadata of the executed notebooks in `{folder}` (each stage but the two training "
+        f"stages runs one notebook; the last ended {max(r['end'] for r in rows)[:19]} UTC) and, for `train` and "
+        f"`train_cars`, `{folder.parent / 'train_runs.json'}` and `{folder.parent / 'cars' / 'train_runs.json'}`. "
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores. The total leaves out DVC's own work between stages (the "
+        "data's pull, hashing, checkouts). Written by `huenet times`.",
         "",
-        times_table(([launched] if launched else []) + rows),
+        times_table(launched + rows),
         "",
     ])
     out.write_text(text)
