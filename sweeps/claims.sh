@@ -31,6 +31,14 @@ point() {  # point NAME FORM REDUCTION LAMBDA_EMD LAMBDA_MI MI_BINS FLIPS SEED
 
 if [[ "${1:-}" != "--collect" ]]; then
     for seed in 0 1 2; do
+        # The flips first, as they decide what the pipeline trains: the paper's vertical against pix2pix's
+        # horizontal and both, two seeds each, the calibrated loss. Vertical's runs are the pipeline's own (full,
+        # full_seed1, full_seed2), added to the csv by `huenet calibration --pipeline` after `dvc repro`.
+        if [[ $seed != 2 ]]; then
+            for flips in horizontal both; do
+                point "claims-calibrated-mi-$flips-s$seed" root mean 100 80 32 "$flips" "$seed"
+            done
+        fi
         # Claim 2 under three losses, each with and without the MI loss (MI weight 0, the paper's "w/o"): the
         # paper's Eq. 13 summed over the K = 256 bins, and averaged over them, with EMD x 100 and MI x 25 on K x K
         # bins; the calibrated loss's no-MI seeds 1 and 2 (its seed 0 is the pipeline's no_mi run).
@@ -39,14 +47,6 @@ if [[ "${1:-}" != "--collect" ]]; then
             point "claims-$reduction-nomi-vertical-s$seed" squared "$reduction" 100 0 null vertical "$seed"
         done
         [[ $seed != 0 ]] && point "claims-calibrated-nomi-vertical-s$seed" root mean 100 0 32 vertical "$seed"
-        # The flips: the paper's vertical against pix2pix's horizontal and both, two seeds each, the calibrated
-        # loss. Vertical's runs are the pipeline's own (full, full_seed1, full_seed2), added to the csv by
-        # `huenet calibration --pipeline` after `dvc repro`.
-        if [[ $seed != 2 ]]; then
-            for flips in horizontal both; do
-                point "claims-calibrated-mi-$flips-s$seed" root mean 100 80 32 "$flips" "$seed"
-            done
-        fi
     done
     [[ "${1:-}" == "--queue" ]] && exit 0
     dvc queue start --jobs 2
