@@ -1,6 +1,7 @@
 """The banded histograms (CPU kernels and torch path) against the paper's dense construction, and the O(K) cyclic
 EMD against the circulant and POT."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -16,6 +17,10 @@ from huenet.core.histograms import joint_histogram, soft_histogram
 from huenet.core.losses import circulant, cyclic_w1, emd_loss, mi_loss
 
 BANDED = ["fast", "torch"]
+# The compiled CPU kernels come with the extras (numba); the core alone runs the torch path, which these tests also
+# cover, so that `pip install huenet` with torch and numpy only passes the rest of this file.
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+NEEDS_NUMBA = pytest.mark.skipif(not HAVE_NUMBA, reason="the CPU kernels need numba (the [paint] or [pipeline] extra)")
 
 
 def _values(b: int, n: int, seed: int, bins: int | None = None, dtype=torch.float64) -> torch.Tensor:
@@ -104,7 +109,7 @@ def test_gradcheck_losses(impl):
 @pytest.mark.parametrize("ratio", [25.0, 230.0, 250.0])
 def test_sharp_kernels_have_finite_gradients(ratio):
     """Up to r = 230 the kernels' exponentials stay in float64's range; beyond, "fast" takes the torch path."""
-    assert histograms._use_kernels(torch.zeros(1), ratio, "fast") == (ratio <= 230)
+    assert histograms._use_kernels(torch.zeros(1), ratio, "fast") == (ratio <= 230 and HAVE_NUMBA)
     x = _values(2, 50, 9).requires_grad_(True)
     h = soft_histogram(x, 64, cyclic=True, kernel_width_ratio=ratio)
     j = joint_histogram(x, x.detach().flip(1), 64, kernel_width_ratio=ratio)
@@ -115,6 +120,7 @@ def test_sharp_kernels_have_finite_gradients(ratio):
 # ------------------------------------------------------------------ the operators
 
 
+@NEEDS_NUMBA
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_custom_ops_pass_opcheck(dtype):
     """Schema, fake (meta) kernels, autograd registration and AOT dispatch of the custom operators."""
@@ -128,6 +134,7 @@ def test_custom_ops_pass_opcheck(dtype):
                           (torch.rand(2, 8, 8, dtype=dtype), x.detach(), y, 8, 2.5, True))
 
 
+@NEEDS_NUMBA
 def test_kernels_turn_nan_into_nan_not_into_an_index():
     x = _values(2, 20, 12)
     x[0, 3] = float("nan")
