@@ -136,6 +136,7 @@ SMOKE = {
                              "batch_size": 4, "steps": 3, "checkpoint_every": 2}, "eval_pairs": 16},
     "ablations": {"eval_pairs": 16, "feature_matching_pairs": 2, "shown_pairs": 4},
     "table1": {"eval_pairs": 24, "feature_matching_pairs": 4, "n_boot": 100},
+    "cars": {"data": {"limit": 200}, "table1": {"eval_pairs": 24, "n_boot": 100, "reference_images": 64}},
 }
 
 
